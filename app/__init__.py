@@ -1,0 +1,1 @@
+"""malsori application layer: CLI, kiosk, audio devices, text-to-speech, user files."""

@@ -1,0 +1,86 @@
+"""espeak-ng behind a small wrapper: a timeout, and a clear error when it is missing.
+
+Used by the offline reference voice (app.tts) and by the synthetic training corpus.
+Audio comes back in memory (wav on stdout), never through a temporary file.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+
+import numpy as np
+
+from preprocessing.audio import resample
+from preprocessing.errors import TTSError
+
+BINARY = "espeak-ng"
+
+
+def available() -> bool:
+    return shutil.which(BINARY) is not None
+
+
+def _run(args: list[str], *, timeout_s: float) -> bytes:
+    if not available():
+        raise TTSError("espeak-ng is not installed: run `bash deploy/setup.sh` (apt package espeak-ng)")
+    try:
+        proc = subprocess.run([BINARY, *args], capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise TTSError(f"espeak-ng took longer than {timeout_s:.0f} s") from exc
+    if proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip() or f"exit code {proc.returncode}"
+        raise TTSError(f"espeak-ng failed: {msg}")
+    return proc.stdout
+
+
+def synthesize(
+    text: str,
+    *,
+    voice: str = "ko",
+    speed_wpm: int = 160,
+    pitch: int = 50,
+    amplitude: int = 100,
+    sr: int = 16_000,
+    timeout_s: float = 10.0,
+) -> np.ndarray:
+    """Speak `text` (or phonemes written as "[[p'uL]]") → float32 mono at `sr` Hz.
+
+    voice: a language with an optional variant, e.g. "ko", "ko+f2", "en-us+m3".
+    """
+    if not text.strip():
+        raise TTSError("nothing to say: the text is empty")
+    wav = _run(
+        ["-v", voice, "-s", str(speed_wpm), "-p", str(pitch), "-a", str(amplitude), "--stdout", text],
+        timeout_s=timeout_s,
+    )
+    y, file_sr = parse_wav_stream(wav)
+    if y.size == 0:
+        raise TTSError(f"espeak-ng produced no audio for {text!r} (voice {voice})")
+    return resample(y, orig_sr=file_sr, sr=sr)
+
+
+def phonemes(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[str]:
+    """espeak-ng's phoneme mnemonics for `text`, one string per word (phonemes unseparated)."""
+    out = _run(["-v", voice, "-q", "-x", text], timeout_s=timeout_s)
+    return out.decode("utf-8", "replace").split()
+
+
+def parse_wav_stream(data: bytes) -> tuple[np.ndarray, int]:
+    """16-bit PCM wav as espeak-ng writes it to a pipe (its size fields are left at 0x7fffffff)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise TTSError("espeak-ng returned something that is not a wav stream")
+    pos, sr = 12, None
+    while pos + 8 <= len(data):
+        chunk, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        if chunk == b"fmt ":
+            sr = struct.unpack("<I", data[pos + 12 : pos + 16])[0]
+        elif chunk == b"data":
+            body = data[pos + 8 :]
+            body = body[: len(body) // 2 * 2]
+            if sr is None:
+                break
+            return np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0, sr
+        pos += 8 + size
+    raise TTSError("espeak-ng returned a wav stream without audio data")

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up malsori on Debian / Raspberry Pi OS: system packages, a virtual environment in
+# .venv with malsori installed into it. Safe to run again.
+#   bash deploy/setup.sh         # the kiosk
+#   bash deploy/setup.sh --dev   # plus the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+apt_packages=(python3-venv python3-dev libportaudio2 libsndfile1 espeak-ng ffmpeg sox alsa-utils
+              fonts-nanum xvfb libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+              libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0
+              libxcb-cursor0 libgl1 libegl1 libdbus-1-3 libfontconfig1)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "malsori setup: installing system packages: ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+extras=""
+[ $dev -eq 1 ] && extras="[dev]"
+# constraints.txt pins torch to the CPU build on x86_64; a Pi takes its own aarch64 wheel.
+.venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
+echo "malsori setup: done (.venv/bin/malsori)"

@@ -1,0 +1,81 @@
+"""Loading audio files into float32 mono arrays at a chosen sample rate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioDecodeError, AudioNotFoundError, EmptyAudioError, NonFiniteAudioError
+
+DEFAULT_SR = 16_000
+
+
+def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR) -> np.ndarray:
+    """Read any audio file into a float32 mono array at `sr` Hz.
+
+    wav (8/16/24/32-bit int, float), flac and ogg go through soundfile; mp3, m4a and
+    anything else ffmpeg reads go through pydub. Stereo is averaged to mono.
+
+    Raises AudioNotFoundError, AudioDecodeError, EmptyAudioError, NonFiniteAudioError.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioNotFoundError(f"{path}: is a directory, expected an audio file")
+    if path.stat().st_size == 0:
+        raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
+
+    y, file_sr = _read_soundfile(path)
+    if y is None:
+        y, file_sr = _read_ffmpeg(path)
+    if y.size == 0:
+        raise EmptyAudioError(f"{path}: the file holds no audio samples")
+    if not np.all(np.isfinite(y)):
+        raise NonFiniteAudioError(f"{path}: the audio contains NaN or infinite samples")
+    return resample(y, orig_sr=file_sr, sr=sr)
+
+
+def to_mono(y: np.ndarray) -> np.ndarray:
+    """(frames,) or (frames, channels) → float32 (frames,)."""
+    y = np.asarray(y, dtype=np.float32)
+    return y.mean(axis=1) if y.ndim == 2 else y
+
+
+def resample(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:
+    """Band-limited resampling (soxr through librosa); a no-op when the rates match."""
+    y = np.asarray(y, dtype=np.float32)
+    if orig_sr == sr:
+        return y
+    import librosa  # heavy; only when needed
+
+    return librosa.resample(y, orig_sr=orig_sr, target_sr=sr, res_type="soxr_hq").astype(np.float32)
+
+
+def _read_soundfile(path: Path):
+    import soundfile as sf
+
+    try:
+        y, file_sr = sf.read(str(path), dtype="float32", always_2d=False)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None, None
+    return to_mono(y), int(file_sr)
+
+
+def _read_ffmpeg(path: Path):
+    from pydub import AudioSegment
+    from pydub.exceptions import CouldntDecodeError
+
+    try:
+        seg = AudioSegment.from_file(str(path))
+    except (CouldntDecodeError, IndexError, OSError, ValueError) as exc:
+        raise AudioDecodeError(
+            f"{path}: not a readable audio file (corrupt, truncated or unsupported format)"
+        ) from exc
+    samples = np.array(seg.get_array_of_samples(), dtype=np.float32)
+    if seg.channels > 1:
+        samples = samples.reshape(-1, seg.channels)
+    samples = to_mono(samples) / float(1 << (8 * seg.sample_width - 1))
+    return samples, int(seg.frame_rate)
