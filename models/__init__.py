@@ -1,0 +1,21 @@
+"""The Siamese network, its loss, distance → score calibration, checkpoints and scoring."""
+
+from .calibration import Calibration
+from .checkpoint import FORMAT_VERSION, Checkpoint, load_checkpoint, save_checkpoint
+from .encoder import EncoderDims, FrameEncoder, count_parameters
+from .loss import contrastive_loss
+from .scoring import ScoreResult, Scorer
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Calibration",
+    "Checkpoint",
+    "EncoderDims",
+    "FrameEncoder",
+    "ScoreResult",
+    "Scorer",
+    "contrastive_loss",
+    "count_parameters",
+    "load_checkpoint",
+    "save_checkpoint",
+]
