@@ -27,13 +27,18 @@ class PreprocessConfig:
     # Noise filter (noisereduce, stationary, noise profile from non-speech frames)
     denoise: bool = True
     denoise_prop_decrease: float = 0.8  # < 1 leaves a little noise rather than eat speech
-    denoise_min_noise_s: float = 0.1  # less non-speech than this: skip the filter
+    denoise_min_noise_s: float = 0.1  # less noise sample than this: skip the filter
+    denoise_quiet_fraction: float = 0.2  # if the VAD hears speech everywhere, the quietest frames are the noise
 
     # Voice activity detection (webrtcvad)
     vad_frame_ms: int = 30  # 10, 20 or 30
     vad_aggressiveness: int = 1  # 0..3; 3 eats short words (see shared/DATA.md)
     vad_min_run_ms: int = 60  # speech runs shorter than this are clicks, not speech
     vad_pad_ms: int = 120  # kept around detected speech so onsets/final consonants survive
+    # webrtcvad calls steady noise and hum "speech"; a frame must also stand this far above
+    # the take's noise floor (its 10th-percentile frame energy)
+    vad_energy_gate_db: float = 10.0
+    min_peak_dbfs: float = -50.0  # a quieter take is silence (a muted or unplugged mic)
 
     # Grayscale mel image
     n_mels: int = 64  # image height

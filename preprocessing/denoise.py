@@ -7,11 +7,22 @@ import numpy as np
 from .config import PreprocessConfig
 
 
-def non_speech(y: np.ndarray, flags: np.ndarray, *, frame_len: int) -> np.ndarray:
-    """Concatenate the VAD frames not flagged as speech: the take's own noise sample."""
+def noise_sample(
+    y: np.ndarray, flags: np.ndarray, *, frame_len: int, sr: int, cfg: PreprocessConfig
+) -> np.ndarray:
+    """The take's own noise: the VAD frames not flagged as speech, concatenated.
+
+    In loud noise the VAD calls every frame speech; then the quietest
+    cfg.denoise_quiet_fraction of frames (pauses, the pre-roll) stand in as the sample.
+    """
     n = min(len(flags), len(y) // frame_len)
     frames = y[: n * frame_len].reshape(n, frame_len)
-    return frames[~flags[:n]].reshape(-1)
+    quiet = frames[~flags[:n]]
+    if len(quiet) * frame_len >= cfg.denoise_min_noise_s * sr:
+        return quiet.reshape(-1)
+    k = int(n * cfg.denoise_quiet_fraction)
+    order = np.argsort(np.mean(frames**2, axis=1))
+    return frames[np.sort(order[:k])].reshape(-1)
 
 
 def reduce_noise(y: np.ndarray, *, sr: int, noise: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 
 from .audio import resample
 from .config import PreprocessConfig
-from .denoise import non_speech, reduce_noise
+from .denoise import noise_sample, reduce_noise
 from .errors import (
     AudioTooLongError,
     EmptyAudioError,
@@ -58,8 +58,10 @@ def check_audio(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> list[str]:
 
 def normalize_peak(y: np.ndarray, *, cfg: PreprocessConfig) -> np.ndarray:
     peak = float(np.max(np.abs(y)))
-    if peak == 0.0:
-        raise NoSpeechError("no speech was heard: the recording is pure digital silence")
+    if peak < 10 ** (cfg.min_peak_dbfs / 20):
+        raise NoSpeechError(
+            "no speech was heard: the recording is almost silent (is the microphone muted?)"
+        )
     return (y * (cfg.peak_level / peak)).astype(np.float32)
 
 
@@ -77,7 +79,7 @@ def preprocess(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> Utterance:
     flags = speech_flags(y, sr=sr, cfg=cfg)
     if not flags.any():
         raise NoSpeechError("no speech was heard: the recording is silent or only noise")
-    noise = non_speech(y, flags, frame_len=frame_length(sr=sr, cfg=cfg))
+    noise = noise_sample(y, flags, frame_len=frame_length(sr=sr, cfg=cfg), sr=sr, cfg=cfg)
     clean = reduce_noise(y, sr=sr, noise=noise, cfg=cfg)
     if clean is not y:
         flags = speech_flags(clean, sr=sr, cfg=cfg)

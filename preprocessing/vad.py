@@ -13,9 +13,11 @@ def frame_length(*, sr: int, cfg: PreprocessConfig) -> int:
 
 
 def speech_flags(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> np.ndarray:
-    """One bool per VAD frame (cfg.vad_frame_ms long): does webrtcvad hear speech there?
+    """One bool per VAD frame (cfg.vad_frame_ms long): is there speech?
 
-    Speech runs shorter than cfg.vad_min_run_ms are cleared: a click is not a word.
+    A frame is speech when webrtcvad says so AND it is cfg.vad_energy_gate_db above the
+    take's noise floor (webrtcvad alone calls steady noise and hum speech). Speech runs
+    shorter than cfg.vad_min_run_ms are cleared: a click is not a word.
     """
     import webrtcvad
 
@@ -30,6 +32,10 @@ def speech_flags(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> np.ndarray
         dtype=bool,
         count=n_frames,
     )
+    frames = y[: n_frames * n].reshape(n_frames, n).astype(np.float64)
+    energy_db = 10.0 * np.log10(np.maximum(np.mean(frames**2, axis=1), 1e-12))
+    floor_db = max(float(np.percentile(energy_db, 10)), -100.0)
+    flags &= energy_db > floor_db + cfg.vad_energy_gate_db
     return _drop_short_runs(flags, min_run=max(1, -(-cfg.vad_min_run_ms // cfg.vad_frame_ms)))
 
 

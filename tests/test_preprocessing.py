@@ -1,0 +1,114 @@
+"""The front end, stage by stage, on real espeak-ng speech."""
+
+import numpy as np
+import pytest
+
+from preprocessing import PreprocessConfig, mel_image, preprocess, trim_silence
+from preprocessing.denoise import noise_sample, reduce_noise
+from preprocessing.errors import NoSpeechError, SpeechTooShortError
+from preprocessing.vad import frame_length, speech_flags
+from speech import SR, add_noise, pad, speak
+
+CFG = PreprocessConfig()
+
+
+@pytest.mark.parametrize("text", ["꽃", "사과", "안녕하세요", "감사합니다"])
+@pytest.mark.parametrize("lead_s, trail_s", [(0.3, 0.5), (1.0, 0.2)])
+def test_vad_finds_speech_within_50ms_of_its_known_bounds(text, lead_s, trail_s):
+    word = speak(text)
+    y = pad(word, lead_s=lead_s, trail_s=trail_s)
+    trimmed, (start, end) = trim_silence(y, sr=SR, cfg=CFG)
+    assert start == pytest.approx(lead_s, abs=0.05)
+    assert end == pytest.approx(lead_s + len(word) / SR, abs=0.05)
+    # the padding keeps onset and final consonant: all of the word survives the trim
+    assert len(trimmed) >= len(word)
+
+
+def test_a_one_syllable_word_is_not_eaten_by_the_vad():
+    word = speak("꽃")
+    _, (start, end) = trim_silence(pad(word, lead_s=0.5, trail_s=0.5), sr=SR, cfg=CFG)
+    assert end - start >= 0.9 * len(word) / SR
+
+
+@pytest.mark.parametrize("gain_db", [-20, 20])
+def test_gain_of_20_db_barely_changes_the_image(gain_db):
+    y = pad(speak("안녕하세요"), lead_s=0.3, trail_s=0.3)
+    gained = y * 10 ** (gain_db / 20)  # float audio: +20 dB goes past 1.0 without clipping
+    a = preprocess(y, sr=SR, cfg=CFG).image
+    b = preprocess(gained.astype(np.float32), sr=SR, cfg=CFG).image
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 0.01
+
+
+def test_image_is_grayscale_in_unit_range_with_fixed_height():
+    u = preprocess(pad(speak("사과"), lead_s=0.2, trail_s=0.2), sr=SR, cfg=CFG)
+    assert u.image.dtype == np.float32
+    assert u.image.shape[0] == CFG.n_mels
+    assert u.image.min() >= 0.0 and u.image.max() == pytest.approx(1.0)
+    # one column per hop over the trimmed speech plus padding
+    expected = (u.speech_duration_s + 2 * CFG.vad_pad_ms / 1000) / (CFG.hop_ms / 1000)
+    assert abs(u.image.shape[1] - expected) <= 4
+
+
+def _denoised(noisy):
+    y = noisy / np.abs(noisy).max() * CFG.peak_level
+    flags = speech_flags(y, sr=SR, cfg=CFG)
+    noise = noise_sample(y, flags, frame_len=frame_length(sr=SR, cfg=CFG), sr=SR, cfg=CFG)
+    return reduce_noise(y, sr=SR, noise=noise, cfg=CFG)
+
+
+def test_noise_filter_moves_a_10_db_snr_image_towards_the_clean_one():
+    clean = pad(speak("안녕하세요"), lead_s=0.5, trail_s=0.5)
+    noisy = add_noise(clean, snr_db=10)
+    reference = mel_image(clean, sr=SR, cfg=CFG)
+    before = np.abs(mel_image(noisy, sr=SR, cfg=CFG) - reference).mean()
+    after = np.abs(mel_image(_denoised(noisy), sr=SR, cfg=CFG) - reference).mean()
+    assert after < 0.85 * before
+
+
+def test_noise_filter_leaves_clean_speech_nearly_unchanged():
+    clean = add_noise(pad(speak("안녕하세요"), lead_s=0.5, trail_s=0.5), snr_db=60)
+    filtered = _denoised(clean)
+    scaled = clean / np.abs(clean).max() * CFG.peak_level
+    assert np.corrcoef(filtered, scaled)[0, 1] > 0.995
+    assert np.abs(mel_image(filtered, sr=SR, cfg=CFG) - mel_image(scaled, sr=SR, cfg=CFG)).mean() < 0.02
+
+
+def test_noisy_take_still_yields_the_whole_word():
+    word = speak("감사합니다")
+    u = preprocess(add_noise(pad(word, lead_s=0.5, trail_s=0.5), snr_db=10), sr=SR, cfg=CFG)
+    assert u.speech_start_s == pytest.approx(0.5, abs=0.1)
+    assert u.speech_end_s == pytest.approx(0.5 + len(word) / SR, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "noise",
+    [
+        np.zeros(32000, np.float32),
+        (np.random.default_rng(0).standard_normal(32000) * 1e-4).astype(np.float32),
+        (np.random.default_rng(1).standard_normal(32000) * 0.1).astype(np.float32),
+        (0.3 * np.sin(2 * np.pi * 50 * np.arange(32000) / SR)).astype(np.float32),
+    ],
+    ids=["digital-silence", "quiet-room", "loud-hiss", "mains-hum"],
+)
+def test_silence_and_steady_noise_are_not_speech(noise):
+    with pytest.raises(NoSpeechError):
+        preprocess(noise, sr=SR, cfg=CFG)
+
+
+def test_a_click_is_too_short_to_score():
+    click = pad(speak("사과")[:1600], lead_s=0.5, trail_s=0.5)  # 0.1 s of speech
+    with pytest.raises((SpeechTooShortError, NoSpeechError)):
+        preprocess(click, sr=SR, cfg=CFG)
+
+
+def test_any_input_rate_is_resampled_to_the_engine_rate():
+    import librosa
+
+    y = pad(speak("사과"), lead_s=0.3, trail_s=0.3)
+    at_44k = librosa.resample(y, orig_sr=SR, target_sr=44100)
+    a = preprocess(y, sr=SR, cfg=CFG).image
+    b = preprocess(at_44k.astype(np.float32), sr=44100, cfg=CFG).image
+    assert abs(a.shape[1] - b.shape[1]) <= 2
+    n = min(a.shape[1], b.shape[1])
+    assert np.abs(a[:, :n] - b[:, :n]).mean() < 0.03

@@ -1,0 +1,190 @@
+"""`malsori score`: results, batch runs, and one typed error + exit code per kind of bad input."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from app.cli import main
+from models import Calibration, Checkpoint, FrameEncoder, save_checkpoint
+from preprocessing import PreprocessConfig
+from speech import SR, pad, speak
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    """An untrained network: enough to exercise the plumbing, never shipped."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, Checkpoint(FrameEncoder(), PreprocessConfig(), Calibration(0.3, 0.05), {"note": "test"}))
+    return path
+
+
+@pytest.fixture
+def env(model_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("MALSORI_MODEL", str(model_path))
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path / "home"))
+    return tmp_path
+
+
+def _wav(path, y, sr=SR, subtype="PCM_16"):
+    sf.write(path, y, sr, subtype=subtype)
+    return path
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory):
+    d = tmp_path_factory.mktemp("words")
+    return {
+        "ref": _wav(d / "ref.wav", pad(speak("사과"), lead_s=0.3, trail_s=0.3)),
+        "same": _wav(d / "same.wav", pad(speak("사과", voice="ko+m3"), lead_s=0.5, trail_s=0.2)),
+        "other": _wav(d / "other.wav", pad(speak("바다"), lead_s=0.3, trail_s=0.3)),
+    }
+
+
+def test_score_prints_a_number_between_0_and_100(env, words, capsys):
+    assert main(["score", str(words["ref"]), str(words["same"])]) == 0
+    assert 0.0 <= float(capsys.readouterr().out) <= 100.0
+
+
+def test_json_result_has_score_distance_durations_and_deviation_curve(env, words, capsys):
+    assert main(["score", str(words["ref"]), str(words["same"]), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 <= result["score"] <= 100 and result["distance"] >= 0
+    assert result["attempt_speech_s"] == pytest.approx(len(speak("사과", voice="ko+m3")) / SR, abs=0.06)
+    assert len(result["deviation"]) > 10
+    start, end = result["worst_segment_s"]
+    assert 0 <= start < end
+
+
+def test_identical_takes_are_closer_than_different_words(env, words, capsys):
+    main(["score", str(words["ref"]), str(words["ref"]), "--json"])
+    same = json.loads(capsys.readouterr().out)
+    main(["score", str(words["ref"]), str(words["other"]), "--json"])
+    other = json.loads(capsys.readouterr().out)
+    assert same["distance"] < 1e-4 < other["distance"]
+    assert same["score"] > other["score"]
+
+
+def test_without_a_trained_model_the_cli_says_so(words, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MALSORI_MODEL", str(tmp_path / "missing.pt"))
+    assert main(["score", str(words["ref"]), str(words["same"])]) == 10
+    err = capsys.readouterr().err
+    assert "no trained model is installed" in err
+
+
+def _bad_inputs(tmp_path):
+    d = tmp_path
+    (d / "empty.wav").write_bytes(b"")
+    (d / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage" + bytes(range(200)))
+    (d / "notaudio.mp3").write_text("this is a text file, not audio\n")
+    _wav(d / "nosamples.wav", np.zeros(0, np.float32))
+    _wav(d / "silent.wav", np.zeros(SR * 2, np.float32))
+    _wav(d / "short.wav", pad(speak("사과")[:1600], lead_s=0.5, trail_s=0.5))
+    _wav(d / "long.wav", np.tile(pad(speak("사과"), lead_s=0.1, trail_s=0.1), 60)[: SR * 31])
+    nan = pad(speak("사과"), lead_s=0.2, trail_s=0.2)
+    nan[100] = np.nan
+    _wav(d / "nan.wav", nan, subtype="FLOAT")
+    inf = pad(speak("사과"), lead_s=0.2, trail_s=0.2)
+    inf[100] = np.inf
+    _wav(d / "inf.wav", inf, subtype="FLOAT")
+    (d / "adir.wav").mkdir()
+    return d
+
+
+BAD = [
+    ("missing.wav", 3, "AudioNotFoundError", "no such file"),
+    ("adir.wav", 3, "AudioNotFoundError", "directory"),
+    ("empty.wav", 5, "EmptyAudioError", "empty"),
+    ("nosamples.wav", 5, "EmptyAudioError", "no audio samples"),
+    ("corrupt.wav", 4, "AudioDecodeError", "not a readable audio file"),
+    ("notaudio.mp3", 4, "AudioDecodeError", "not a readable audio file"),
+    ("silent.wav", 7, "NoSpeechError", "no speech"),
+    ("short.wav", 8, "SpeechTooShortError", "speech"),
+    ("long.wav", 9, "AudioTooLongError", "at most 30 s"),
+    ("nan.wav", 6, "NonFiniteAudioError", "NaN"),
+    ("inf.wav", 6, "NonFiniteAudioError", "NaN or infinite"),
+]
+
+
+@pytest.mark.parametrize("name, code, error, message", BAD, ids=[b[0] for b in BAD])
+def test_bad_input_gives_its_typed_error_and_exit_code(env, words, capsys, name, code, error, message):
+    import models
+    import preprocessing.errors as errors
+
+    bad = _bad_inputs(env) / name
+    assert main(["score", str(words["ref"]), str(bad)]) == code
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("malsori: error:") and message in err
+    with pytest.raises(getattr(errors, error)):
+        models.Scorer.from_path(env_model()).score_pair(str(words["ref"]), str(bad))
+
+
+def env_model():
+    import os
+
+    return os.environ["MALSORI_MODEL"]
+
+
+def test_clipped_attempt_scores_with_a_warning(env, words, capsys):
+    y = pad(speak("사과"), lead_s=0.3, trail_s=0.3)
+    clipped = np.clip(y / np.abs(y).max() * 4.0, -1.0, 1.0)
+    path = _wav(env / "clipped.wav", clipped)
+    assert main(["score", str(words["ref"]), str(path)]) == 0
+    assert "clipped" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_is_a_clear_model_error(words, monkeypatch, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    monkeypatch.setenv("MALSORI_MODEL", str(bad))
+    assert main(["score", str(words["ref"]), str(words["same"])]) == 10
+    assert "corrupt" in capsys.readouterr().err
+
+
+def test_batch_scores_good_rows_reports_bad_ones_and_exits_1(env, words, capsys):
+    bad = _bad_inputs(env)
+    pairs = env / "pairs.csv"
+    rows = [(words["ref"], words["same"]), (words["ref"], bad / "silent.wav"), (words["ref"], words["other"]),
+            (words["ref"], bad / "missing.wav")]
+    with open(pairs, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["reference", "attempt"])
+        w.writerows([(str(a), str(b)) for a, b in rows])
+    out = env / "results.csv"
+    assert main(["score", "--pairs", str(pairs), "--out", str(out), "--jobs", "1"]) == 1
+    results = list(csv.DictReader(open(out)))
+    assert [bool(r["error"]) for r in results] == [False, True, False, True]
+    assert "NoSpeechError" in results[1]["error"] and "AudioNotFoundError" in results[3]["error"]
+    assert all(0 <= float(r["score"]) <= 100 for r in results if not r["error"])
+    assert "scored 2 of 4 pairs" in capsys.readouterr().err
+
+
+def test_batch_with_worker_processes_matches_in_process_scores(env, words):
+    pairs = env / "pairs.csv"
+    with open(pairs, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["reference", "attempt"])
+        for _ in range(8):
+            w.writerow([words["ref"], words["same"]])
+            w.writerow([words["ref"], words["other"]])
+    one, two = env / "one.csv", env / "two.csv"
+    assert main(["score", "--pairs", str(pairs), "--out", str(one), "--jobs", "1"]) == 0
+    assert main(["score", "--pairs", str(pairs), "--out", str(two), "--jobs", "2"]) == 0
+    a = [float(r["score"]) for r in csv.DictReader(open(one))]
+    b = [float(r["score"]) for r in csv.DictReader(open(two))]
+    assert a == pytest.approx(b, abs=0.01) and len(a) == 16
+
+
+def test_a_real_process_prints_one_line_and_no_traceback(env, words, monkeypatch):
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "score", str(words["ref"]), str(env / "nope.wav")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 3
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
