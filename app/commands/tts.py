@@ -1,0 +1,186 @@
+"""`malsori tts`: make one reference voice, pre-cache word lists, check and add lists."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+from preprocessing.errors import MalsoriError, TTSError
+
+GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
+
+
+class UsageError(MalsoriError):
+    exit_code = 2
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tts",
+        help="make reference voices (gTTS or espeak-ng), pre-cache and manage word lists",
+        description="Make the reference recording of TEXT, or pre-cache the references of word lists "
+        "so the kiosk works offline. gTTS is used when it answers within --timeout seconds, "
+        "espeak-ng otherwise (engine auto).",
+    )
+    p.add_argument("text", nargs="?", help="the word or sentence to speak")
+    p.add_argument("--lang", default="ko", help="language of TEXT: ko, en, … (default: ko)")
+    p.add_argument("-o", "--output", type=Path, help="write the reference here (.wav or .flac, 16 kHz mono)")
+    p.add_argument("--engine", choices=["auto", "gtts", "espeak"], default="auto",
+                   help="auto: cache, then gTTS, then espeak-ng (default); gtts or espeak: only that engine")
+    p.add_argument("--slow", action="store_true", help="a slower reading")
+    p.add_argument("--voice", help="espeak-ng voice variant, e.g. ko+f2 (default: the language's voice)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds gTTS may take before falling back (default: 5)")
+    p.add_argument("--cache-dir", type=Path, help="the reference cache to use (default: the user cache)")
+    p.add_argument("--list", dest="lists", nargs="+", action="extend", metavar="LIST",
+                   help="word lists (CSV paths or names of available lists) for --precache or --check")
+    p.add_argument("--precache", action="store_true", help="make and cache the reference of every entry of --list")
+    p.add_argument("--check", action="store_true", help="check that espeak-ng reads every entry of --list as words")
+    p.add_argument("--add-list", type=Path, metavar="CSV",
+                   help="validate a word list, install it for the kiosk and cache its espeak-ng references")
+    p.add_argument("--show-lists", action="store_true", help="print the available word lists")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.show_lists:
+        return _show_lists()
+    if args.add_list:
+        return _add_list(args)
+    if args.lists:
+        if args.text:
+            raise UsageError("give either TEXT or --list, not both")
+        if not (args.precache or args.check):
+            raise UsageError("--list needs --precache or --check")
+        status = _check(args.lists) if args.check else 0
+        if args.precache:
+            status = max(status, _precache(args.lists, args))
+        return status
+    if args.precache or args.check:
+        raise UsageError("--precache and --check need --list LIST")
+    if not args.text:
+        raise UsageError("give TEXT to speak, or --list LIST --precache (see malsori tts --help)")
+    return _one(args)
+
+
+def _one(args: argparse.Namespace) -> int:
+    from app.tts import get_reference
+
+    ref = get_reference(args.text, lang=args.lang, engine=args.engine, slow=args.slow, cache_dir=args.cache_dir,
+                        gtts_timeout_s=args.timeout, voice=args.voice)
+    if ref.fallback_reason:
+        print(f"malsori: note: used espeak-ng because {ref.fallback_reason}", file=sys.stderr)
+    where = ref.path
+    if args.output:
+        where = _write_audio(args.output, ref)
+    origin = "cache" if ref.from_cache else "new"
+    print(f"{where}\t{ref.engine}\t{ref.voice}\t{ref.duration_s:.2f} s\t{origin}")
+    return 0
+
+
+def _write_audio(path: Path, ref) -> Path:
+    import io
+
+    import soundfile as sf
+
+    from app.fileio import atomic_write_bytes
+
+    fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+    buf = io.BytesIO()
+    sf.write(buf, ref.audio, ref.sr, format=fmt, subtype="PCM_16")
+    try:
+        return atomic_write_bytes(path, buf.getvalue())
+    except OSError as exc:
+        raise TTSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _entries(lists: list[str]):
+    from app.wordlists import find_wordlist, load_wordlist
+
+    entries = []
+    for name in lists:
+        entries += load_wordlist(find_wordlist(name))
+    return entries
+
+
+def _precache(lists: list[str], args: argparse.Namespace) -> int:
+    """Cache every entry's reference; a summary per engine; exit 1 when some entries failed."""
+    from tqdm import tqdm
+
+    from app.tts import default_cache_dir, get_reference, gtts_reachable
+
+    entries = _entries(lists)
+    engine = args.engine
+    if engine in ("auto", "gtts") and not gtts_reachable(timeout_s=min(args.timeout, 2.0)):
+        if engine == "gtts":
+            raise TTSError("gTTS is unreachable (no connection to translate.google.com); "
+                           "use --engine espeak for offline references")
+        print("malsori: note: gTTS is unreachable; references not yet cached are made by espeak-ng",
+              file=sys.stderr)
+        engine = "espeak"
+
+    made: Counter = Counter()  # (engine, "new" | "cached") → count
+    failures: list[str] = []
+    gtts_failures_in_a_row = 0
+    bar = tqdm(entries, desc="references", unit="entry", file=sys.stderr, disable=None)
+    for entry in bar:
+        try:
+            ref = get_reference(entry.text, lang=entry.lang, engine=engine, slow=args.slow,
+                                cache_dir=args.cache_dir, gtts_timeout_s=args.timeout, voice=args.voice)
+        except TTSError as exc:
+            failures.append(f"{entry.text}: {exc}")
+            gtts_failures_in_a_row += engine == "gtts"
+            if gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
+                bar.write(f"malsori: gTTS failed {gtts_failures_in_a_row} times in a row ({exc}); stopping")
+                break
+            continue
+        made[ref.engine, "cached" if ref.from_cache else "new"] += 1
+        gtts_failures_in_a_row = gtts_failures_in_a_row + 1 if ref.fallback_reason else 0
+        if engine == "auto" and gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
+            bar.write(f"malsori: note: gTTS failed {gtts_failures_in_a_row} times in a row "
+                      f"({ref.fallback_reason}); using espeak-ng for the rest")
+            engine = "espeak"
+        bar.set_postfix(gtts=made["gtts", "new"] + made["gtts", "cached"],
+                        espeak=made["espeak", "new"] + made["espeak", "cached"], failed=len(failures))
+    bar.close()
+
+    where = args.cache_dir or default_cache_dir()
+    done = sum(made.values())
+    parts = [f"{name} {made[name, 'new'] + made[name, 'cached']} ({made[name, 'new']} new, "
+             f"{made[name, 'cached']} already cached)" for name in ("gtts", "espeak")]
+    print(f"{done} of {len(entries)} references ready in {where}: {', '.join(parts)}; {len(failures)} failed")
+    for line in failures[:10]:
+        print(f"malsori: failed: {line}", file=sys.stderr)
+    return 1 if done < len(entries) else 0
+
+
+def _check(lists: list[str]) -> int:
+    from app.wordlists import check_renders
+
+    entries = _entries(lists)
+    problems = check_renders(entries)
+    for entry, why in problems.items():
+        print(f"{entry.text}\t{entry.lang}\t{why}")
+    print(f"{len(entries) - len(problems)} of {len(entries)} entries read as words by espeak-ng")
+    return 1 if problems else 0
+
+
+def _add_list(args: argparse.Namespace) -> int:
+    from app.wordlists import add_wordlist
+
+    target = add_wordlist(args.add_list)
+    print(f"installed {target}")
+    args.engine = "espeak"  # offline and fast; `--list NAME --precache --engine gtts` upgrades later
+    return _precache([str(target)], args)
+
+
+def _show_lists() -> int:
+    from app.wordlists import available_lists, load_wordlist
+
+    for path in available_lists():
+        entries = load_wordlist(path)
+        langs = ",".join(sorted({e.lang for e in entries}))
+        words = sum(e.kind == "word" for e in entries)
+        print(f"{path.stem}\t{langs}\t{words} words, {len(entries) - words} sentences\t{path}")
+    return 0
