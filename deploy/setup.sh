@@ -33,4 +33,6 @@ extras=""
 [ $dev -eq 1 ] && extras="[dev]"
 # constraints.txt pins torch to the CPU build on x86_64; a Pi takes its own aarch64 wheel.
 .venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
+# Offline reference voices for the shipped word lists (espeak-ng; ~5 s, ~5 MB, git-ignored).
+.venv/bin/malsori tts --list assets/wordlists/*.csv --precache --engine espeak --cache-dir assets/references
 echo "malsori setup: done (.venv/bin/malsori)"
