@@ -45,3 +45,12 @@ class Calibration:
     def fit(cls, correct: np.ndarray, wrong: np.ndarray, *, good_score: float = 90.0) -> "Calibration":
         """Median correct distance → `good_score`, median wrong distance → 100 - `good_score`."""
         return cls.from_anchors(good=float(np.median(correct)), bad=float(np.median(wrong)), good_score=good_score)
+
+
+def calibration_through(d1: float, s1: float, d2: float, s2: float) -> Calibration:
+    """The logistic map that scores distance d1 as s1 and d2 as s2 (d1 < d2, 100 > s1 > s2 > 0)."""
+    if not (d1 < d2 and 100.0 > s1 > s2 > 0.0):
+        raise ValueError("need d1 < d2 and 100 > s1 > s2 > 0")
+    z1, z2 = math.log(100.0 / s1 - 1.0), math.log(100.0 / s2 - 1.0)  # z = (d - midpoint) / scale
+    scale = (d2 - d1) / (z2 - z1)
+    return Calibration(midpoint=d1 - z1 * scale, scale=scale)

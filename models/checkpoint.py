@@ -21,7 +21,7 @@ from .calibration import Calibration
 from .encoder import EncoderDims, FrameEncoder
 
 FORMAT = "malsori-siamese"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisation
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 from torch import nn
@@ -15,21 +15,52 @@ class EncoderDims:
     n_mels: int = 64  # input image height (must match PreprocessConfig.n_mels)
     channels: tuple[int, ...] = (16, 32, 32, 32)  # one conv block each; each halves the height
     embed_dim: int = 64  # per-frame embedding size
+    context_layers: int = 2  # dilated temporal conv layers after the projection (widen context to a phoneme)
+    context_kernel: int = 5  # frames per temporal conv tap
+    band_norm: bool = True  # subtract each mel band's mean over the utterance (speaker/channel tilt)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "channels": list(self.channels)}
 
     @classmethod
     def from_dict(cls, data: dict) -> "EncoderDims":
-        return cls(n_mels=int(data["n_mels"]), channels=tuple(data["channels"]), embed_dim=int(data["embed_dim"]))
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown EncoderDims fields: {sorted(unknown)}")
+        kwargs = dict(data)
+        kwargs["channels"] = tuple(int(c) for c in data["channels"])
+        return cls(**kwargs)
+
+
+def normalize_image(images: torch.Tensor, lengths: torch.Tensor | None, *, band_norm: bool) -> torch.Tensor:
+    """Per-utterance normalisation of [B, F, T] images, ignoring padded columns.
+
+    band_norm: each band minus its mean over time (cepstral-mean-style: removes the
+    speaker's and microphone's static spectral colour), then divided by the utterance's
+    std. Without it: centre [0, 1] on 0 as before.
+    """
+    if not band_norm:
+        return images * 2.0 - 1.0
+    b, f, t = images.shape
+    if lengths is None:
+        mask = images.new_ones(b, 1, t)
+    else:
+        mask = (torch.arange(t, device=images.device)[None, :] < lengths[:, None]).to(images.dtype)[:, None, :]
+    count = mask.sum(dim=2, keepdim=True).clamp(min=1.0)
+    mean = (images * mask).sum(dim=2, keepdim=True) / count
+    centred = (images - mean) * mask
+    var = centred.pow(2).sum(dim=(1, 2), keepdim=True) / (count * f)
+    return centred / (var.sqrt() + 1e-3)
 
 
 class FrameEncoder(nn.Module):
     """Grayscale mel image [B, n_mels, T] → unit-length frame embeddings [B, T, embed_dim].
 
-    3×3 convolutions see ~±4 frames (±40 ms) of context per block stack; pooling runs over
-    frequency only, so the time axis keeps one embedding per image column and the two
-    sides of a pair can be aligned with DTW afterwards.
+    3×3 convolutions see ~±4 frames (±40 ms) of context; pooling runs over frequency
+    only, so the time axis keeps one embedding per image column and the two sides of a
+    pair can be aligned with DTW afterwards. Dilated temporal convolutions after the
+    projection widen each frame's view to about a syllable (±150 ms with the defaults).
     """
 
     def __init__(self, dims: EncoderDims = EncoderDims()):
@@ -47,13 +78,30 @@ class FrameEncoder(nn.Module):
             raise ValueError("too many conv blocks for the image height")
         self.conv = nn.Sequential(*blocks)
         self.project = nn.Linear(c_in * height, dims.embed_dim)
+        self.context = nn.ModuleList(
+            nn.Conv1d(
+                dims.embed_dim,
+                dims.embed_dim,
+                kernel_size=dims.context_kernel,
+                dilation=2**i,
+                padding=(dims.context_kernel // 2) * 2**i,
+            )
+            for i in range(dims.context_layers)
+        )
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.unsqueeze(1) * 2.0 - 1.0  # [B, 1, F, T], centred around 0
+    def forward(self, images: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """images: float [B, n_mels, T] in [0, 1]; lengths: optional int [B] of real columns
+        (the rest is padding). Returns [B, T, embed_dim]; padded frames are meaningless."""
+        x = normalize_image(images, lengths, band_norm=self.dims.band_norm).unsqueeze(1)  # [B, 1, F, T]
         x = self.conv(x)  # [B, C, F', T]
         b, c, f, t = x.shape
-        x = x.permute(0, 3, 1, 2).reshape(b, t, c * f)
-        return nn.functional.normalize(self.project(x), dim=-1)
+        x = self.project(x.permute(0, 3, 1, 2).reshape(b, t, c * f))  # [B, T, D]
+        if self.context:
+            h = x.transpose(1, 2)  # [B, D, T]
+            for layer in self.context:
+                h = h + layer(torch.relu(h))  # residual: keeps the frame's own identity
+            x = h.transpose(1, 2)
+        return nn.functional.normalize(x, dim=-1)
 
 
 def count_parameters(model: nn.Module) -> int:
