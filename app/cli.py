@@ -19,6 +19,7 @@ from preprocessing.errors import MalsoriError
 COMMAND_MODULES = [
     "app.commands.score",
     "app.commands.tts",
+    "app.commands.kiosk",
 ]
 
 EXIT_INTERNAL = 70

@@ -1,0 +1,26 @@
+"""`malsori kiosk` (also `python -m app`): the full-screen practice app."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "kiosk",
+        help="launch the full-screen practice kiosk",
+        description="Launch the practice kiosk: full screen, touch-friendly, operator exit by PIN "
+        "(Escape, or hold the title for 3 s).",
+    )
+    p.add_argument("--windowed", action="store_true", help="an 800x480 window instead of full screen (desktops)")
+    p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)  # startup benchmark
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from app.kiosk.app import run_kiosk
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_kiosk(windowed=args.windowed, exit_after_first_frame=args.exit_after_first_frame)

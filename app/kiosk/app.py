@@ -1,0 +1,181 @@
+"""Build and run the kiosk: Qt application, font, settings, word list, controller, window."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from PyQt5.QtCore import QEvent, QObject, Qt, QTimer
+from PyQt5.QtGui import QFont, QFontDatabase
+from PyQt5.QtWidgets import QApplication
+
+from preprocessing.errors import MalsoriError
+
+from . import controller as ctl
+from .main_window import KioskWindow
+from .services import KioskServices, default_services, find_list, load_entries
+from .settings import KioskSettings, load_settings, save_settings
+
+log = logging.getLogger(__name__)
+
+# Fonts with Hangul, best first: Debian's fonts-nanum (deploy/setup.sh), then Noto CJK.
+HANGUL_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum")
+LAUNCH_T0_ENV = "MALSORI_LAUNCH_T0"  # time.time() at launch, set by bench/kiosk_startup.py
+
+
+def ensure_app(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
+        app = QApplication(argv or ["malsori"])
+    return app
+
+
+def choose_hangul_font(app: QApplication) -> str | None:
+    """Load fonts shipped in assets/fonts, then make the first family with Hangul the app font."""
+    from app.paths import assets_dir
+
+    fonts_dir = assets_dir() / "fonts"
+    if fonts_dir.is_dir():
+        for path in sorted(fonts_dir.glob("*.[ot]tf")):
+            QFontDatabase.addApplicationFont(str(path))
+    families = set(QFontDatabase().families())
+    for family in HANGUL_FONTS:
+        if family in families:
+            app.setFont(QFont(family, 12))
+            return family
+    log.warning("no Hangul font found (install fonts-nanum): Korean text may show as boxes")
+    return None
+
+
+def load_word_list(settings: KioskSettings) -> tuple[Path | None, list, str]:
+    """(list path, entries, problem text) — a missing list is a message on screen, not a crash."""
+    try:
+        path, entries = load_entries(find_list(settings.word_list), lang=settings.lang)
+    except MalsoriError as exc:
+        return None, [], str(exc)
+    return path, entries, ""
+
+
+def list_names() -> list[str]:
+    from app.wordlists import available_lists
+
+    return [p.stem for p in available_lists()]
+
+
+class Kiosk:
+    """The running kiosk's parts. `services`/`runner` are injectable for tests."""
+
+    def __init__(self, *, settings: KioskSettings | None = None, services: KioskServices | None = None,
+                 runner=None, settings_path: Path | None = None):
+        from app.workers import TaskRunner
+
+        self.settings_path = settings_path
+        self.settings = settings or load_settings(settings_path)
+        self.services = services or default_services(self.settings)
+        self.runner = runner or TaskRunner()
+        self.controller = ctl.KioskController(self.services, self.runner, self.settings)
+        path, entries, problem = load_word_list(self.settings)
+        self.controller.set_entries(entries)
+        self.window = KioskWindow(self.controller, self.runner, list_names=list_names(),
+                                  on_settings_saved=self.apply_settings)
+        if problem:
+            self.window.start_message.setText(problem)
+
+    def apply_settings(self, settings: KioskSettings) -> None:
+        """Operator pressed Save: persist atomically, reload the list, keep going."""
+        try:
+            save_settings(settings, self.settings_path)
+        except OSError as exc:
+            self.window.start_message.setText(f"Settings could not be saved: {exc}")
+        self.settings = settings
+        self.controller.apply_settings(settings)
+        _, entries, problem = load_word_list(settings)
+        self.controller.set_entries(entries)
+        self.controller.reset_session()
+        self.window.start_message.setText(problem)
+
+    def recover(self, text: str = "Something went wrong — back to the start.") -> None:
+        """After an unexpected error: home screen, a short note, nothing else lost."""
+        self.window.go_home()
+        self.window.start_message.setText(text)
+
+
+class FirstFrame(QObject):
+    """Calls `callback` once, right after the window's first paint has been handled."""
+
+    def __init__(self, window, callback):
+        super().__init__(window)
+        self.callback = callback
+        self.done = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if not self.done and event.type() == QEvent.Paint:
+            self.done = True
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.callback)  # after the paint, when input is being served
+        return False
+
+
+def install_excepthook(kiosk: Kiosk):
+    """Unhandled errors in slots: log the traceback, return to the start screen, keep running."""
+    from app.paths import log_path
+
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.instance().quit()
+            return
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unhandled error in the kiosk:\n%s", text)
+        try:
+            path = log_path()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} kiosk: {text}\n")
+        except OSError:
+            pass
+        QTimer.singleShot(0, kiosk.recover)
+
+    sys.excepthook = hook
+    return previous
+
+
+def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False) -> int:
+    """The `malsori kiosk` main loop. Returns the Qt exit code."""
+    app = ensure_app(sys.argv[:1])
+    app.setApplicationName("malsori")
+    choose_hangul_font(app)
+    kiosk = Kiosk()
+    previous_hook = install_excepthook(kiosk)
+    window = kiosk.window
+    if windowed:
+        window.resize(800, 480)  # the official 7" touchscreen
+        window.show()
+    else:
+        window.setWindowFlags(window.windowFlags() | Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint)
+        window.setCursor(Qt.BlankCursor)  # a finger needs no pointer
+        window.showFullScreen()
+
+    def first_frame() -> None:
+        t0 = os.environ.get(LAUNCH_T0_ENV)
+        if t0:
+            print(f"first_frame_s={time.time() - float(t0):.3f}", flush=True)
+        if exit_after_first_frame:
+            window.exit_kiosk()
+            app.quit()
+            return
+        kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
+
+    FirstFrame(window, first_frame)
+    try:
+        return app.exec_()
+    finally:
+        kiosk.runner.wait_idle(5000)
+        sys.excepthook = previous_hook

@@ -1,0 +1,364 @@
+"""The practice round as a state machine, with no widgets.
+
+    home ──choose_category──► card ──listen──► listening ──► card
+                               │  ▲
+                             speak │ (friendly message, no score: silence, clipping, no mic, …)
+                               ▼  │
+                           recording ──(auto-stop / stop)──► scoring ──► result
+                                                                          │
+                                                       again ──► card ◄───┤ next ──► card (next word)
+
+Everything that blocks (model load, TTS, recording, scoring, playback) runs through the
+task runner; its results come back here on the GUI thread. A callback that arrives after
+the learner has moved on (another word, the start screen) is dropped: every round carries
+a generation number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PyQt5.QtCore import QObject, QTimer, pyqtSignal
+
+from preprocessing.errors import DeviceError, MalsoriError, ModelError, NoSpeechError, SpeechTooShortError, TTSError
+
+from .services import KioskServices
+from .settings import KioskSettings
+
+log = logging.getLogger(__name__)
+
+HOME, CARD, LISTENING, RECORDING, SCORING, RESULT = "home", "card", "listening", "recording", "scoring", "result"
+STATES = (HOME, CARD, LISTENING, RECORDING, SCORING, RESULT)
+
+# Score needed for (green, amber) per strictness; below amber is red.
+BANDS = {"gentle": (60.0, 35.0), "normal": (75.0, 50.0), "strict": (85.0, 65.0)}
+VERDICTS = {
+    "green": "Great — that sounds like the reference.",
+    "amber": "Close — listen once more and try again.",
+    "red": "Not quite yet — listen carefully, then try again.",
+}
+LEVEL_POLL_MS = 33  # the meter redraws at ~30 Hz from the latest level the audio thread left
+
+MODEL_LOADING, MODEL_READY, MODEL_MISSING = "loading", "ready", "missing"
+NO_MODEL_MESSAGE = "No trained model is installed, so there is no score. Press “Play mine” to hear your take."
+
+
+def verdict(score: float, strictness: str) -> tuple[str, str]:
+    """(band, one-line verdict) for a 0–100 score: band is "green", "amber" or "red"."""
+    green, amber = BANDS.get(strictness, BANDS["normal"])
+    band = "green" if score >= green else "amber" if score >= amber else "red"
+    return band, VERDICTS[band]
+
+
+def clipped_fraction(audio: np.ndarray, *, clip_level: float) -> float:
+    """Fraction of samples at or above full scale (|x| ≥ clip_level)."""
+    audio = np.asarray(audio)
+    return float(np.mean(np.abs(audio) >= clip_level)) if audio.size else 0.0
+
+
+def friendly_message(exc: BaseException) -> str:
+    """What a learner sees instead of a score when something went wrong."""
+    if isinstance(exc, NoSpeechError):
+        return "I didn't hear anything. Press Speak, then say the word clearly."
+    if isinstance(exc, SpeechTooShortError):
+        return "That was very short. Press Speak and say the whole word."
+    if isinstance(exc, DeviceError):
+        return f"The microphone or speaker is not working — please ask a helper. ({exc})"
+    if isinstance(exc, TTSError):
+        return f"The reference voice is not available right now. ({exc})"
+    if isinstance(exc, ModelError):
+        return NO_MODEL_MESSAGE
+    if isinstance(exc, MalsoriError):
+        return str(exc)
+    return "Something went wrong. Please try again."
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """A scored take. result: models.ScoreResult; band/verdict from `verdict()`."""
+
+    entry: Any
+    score: float
+    band: str
+    verdict: str
+    result: Any
+
+
+class KioskController(QObject):
+    state_changed = pyqtSignal(str)
+    entry_changed = pyqtSignal(object, int, int)  # Entry, index (0-based), count
+    level_changed = pyqtSignal(float)  # 0..1, while recording
+    result_ready = pyqtSignal(object)  # RoundResult
+    message = pyqtSignal(str)  # a friendly line for the learner ("" clears it)
+    history_changed = pyqtSignal(list)  # [(Entry, best score or None)] in practice order
+    model_status_changed = pyqtSignal(str, str)  # MODEL_*, human text
+    take_available = pyqtSignal(bool)  # "Play mine" has something to play
+
+    def __init__(self, services: KioskServices, runner, settings: KioskSettings, parent: QObject | None = None):
+        super().__init__(parent)
+        self.services = services
+        self.runner = runner
+        self.settings = settings
+        self.state = HOME
+        self.entries: list = []
+        self.queue: list = []
+        self.index = 0
+        self.take = None  # the last app.recorder.Take of this word
+        self.last_result: RoundResult | None = None
+        self.best: dict = {}  # Entry -> best score this session
+        self.practised: list = []  # Entries in the order first tried
+        self.scorer = None
+        self.model_state = MODEL_LOADING
+        self.model_message = "Loading the scoring model…"
+        self._recorder = None
+        self._pending_take = None  # a take waiting for the model to finish loading
+        self._generation = 0
+        self._level = 0.0  # written by the audio thread, read by the poll timer (a float store is atomic)
+        self._level_timer = QTimer(self)
+        self._level_timer.setInterval(LEVEL_POLL_MS)
+        self._level_timer.timeout.connect(lambda: self.level_changed.emit(self._level))
+
+    # --- setup ----------------------------------------------------------------------------
+
+    def load_model(self) -> None:
+        """Start loading the scorer in a worker (call it after the first frame is shown)."""
+        self._set_model(MODEL_LOADING, "Loading the scoring model…")
+        self.runner.run_task(self.services.load_scorer, self._model_loaded, self._model_failed)
+
+    def _model_loaded(self, scorer) -> None:
+        self.scorer = scorer
+        self._set_model(MODEL_READY, "")
+        if self._pending_take is not None:
+            take, self._pending_take = self._pending_take, None
+            self._score(take)
+
+    def _model_failed(self, exc: BaseException) -> None:
+        log.warning("no scoring model: %s", exc)
+        text = "No trained model installed" if isinstance(exc, ModelError) else "The scoring model failed to load"
+        self._set_model(MODEL_MISSING, f"{text}: practice without a score. ({exc})")
+        if self._pending_take is not None:
+            self._pending_take = None
+            self._no_score(NO_MODEL_MESSAGE)
+
+    def _set_model(self, state: str, text: str) -> None:
+        self.model_state, self.model_message = state, text
+        self.model_status_changed.emit(state, text)
+
+    def set_entries(self, entries: list) -> None:
+        self.entries = list(entries)
+
+    def categories(self) -> list[str]:
+        """Categories of the loaded list, in first-appearance order."""
+        seen: dict[str, None] = {}
+        for e in self.entries:
+            seen.setdefault(e.category or "words", None)
+        return list(seen)
+
+    def apply_settings(self, settings: KioskSettings) -> None:
+        self.settings = settings
+
+    # --- navigation -----------------------------------------------------------------------
+
+    def choose_category(self, category: str | None) -> None:
+        """Start practising a category (None: the whole list)."""
+        self.queue = [e for e in self.entries if category is None or (e.category or "words") == category]
+        if not self.queue:
+            self.message.emit("This list has no words in that category.")
+            return
+        self.index = 0
+        self._show_entry()
+
+    def next_word(self) -> None:
+        if not self.queue:
+            return
+        self.index = (self.index + 1) % len(self.queue)
+        self._show_entry()
+
+    def again(self) -> None:
+        """Back to the same word's card, keeping the take so it can still be played."""
+        if self.state in (RESULT, CARD):
+            self._set_state(CARD)
+            self.message.emit("")
+
+    def go_home(self) -> None:
+        """Abandon whatever runs (its result will be dropped) and show the start screen."""
+        self._generation += 1
+        self._stop_recorder()
+        self._pending_take = None
+        self.take = None
+        self.take_available.emit(False)
+        self.message.emit("")
+        self._set_state(HOME)
+
+    def reset_session(self) -> None:
+        """Forget the history (a new visitor)."""
+        self.best.clear()
+        self.practised.clear()
+        self.history_changed.emit([])
+
+    @property
+    def entry(self):
+        return self.queue[self.index] if self.queue else None
+
+    def _show_entry(self) -> None:
+        self._generation += 1
+        self._stop_recorder()
+        self._pending_take = None
+        self.take = None
+        self.last_result = None
+        self.take_available.emit(False)
+        self.message.emit("")
+        self.entry_changed.emit(self.entry, self.index, len(self.queue))
+        self._set_state(CARD)
+        entry = self.entry
+        # Warm the TTS cache so Listen and scoring do not wait for synthesis later.
+        self.runner.run_task(lambda: self.services.get_reference(entry), None, lambda exc: None)
+
+    # --- listen ---------------------------------------------------------------------------
+
+    def listen(self) -> None:
+        if self.state not in (CARD, RESULT) or self.entry is None:
+            return
+        back_to = self.state
+        entry, gen = self.entry, self._generation
+
+        def fetch_and_play():
+            ref = self.services.get_reference(entry)
+            self.services.play(ref.audio, ref.sr)
+
+        self._set_state(LISTENING)
+        self.runner.run_task(fetch_and_play, lambda _: self._played(gen, back_to),
+                             lambda exc: self._play_failed(gen, back_to, exc))
+
+    def play_mine(self) -> None:
+        if self.take is None or self.state not in (CARD, RESULT):
+            return
+        back_to, gen, take = self.state, self._generation, self.take
+        self._set_state(LISTENING)
+        self.runner.run_task(lambda: self.services.play(take.audio, take.sr), lambda _: self._played(gen, back_to),
+                             lambda exc: self._play_failed(gen, back_to, exc))
+
+    def _played(self, gen: int, back_to: str) -> None:
+        if gen == self._generation and self.state == LISTENING:
+            self._set_state(back_to)
+
+    def _play_failed(self, gen: int, back_to: str, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self._set_state(back_to)
+        self.message.emit(friendly_message(exc))
+
+    # --- speak → score --------------------------------------------------------------------
+
+    def speak(self) -> None:
+        if self.state not in (CARD, RESULT) or self.entry is None:
+            return
+        self.message.emit("")
+        self._level = 0.0
+        try:
+            self._recorder = self.services.make_recorder(self._on_level)
+        except MalsoriError as exc:
+            self.message.emit(friendly_message(exc))
+            return
+        gen, recorder = self._generation, self._recorder
+        self._set_state(RECORDING)
+        self._level_timer.start()
+        self.runner.run_task(recorder.record, lambda take: self._recorded(gen, take),
+                             lambda exc: self._record_failed(gen, exc))
+
+    def stop_recording(self) -> None:
+        """The learner pressed Stop: end the take now (it is still scored)."""
+        if self.state == RECORDING and self._recorder is not None:
+            self._recorder.stop()
+
+    def _on_level(self, level: float) -> None:  # audio thread: store only, never touch Qt
+        self._level = float(level)
+
+    def _stop_recorder(self) -> None:
+        self._level_timer.stop()
+        if self._recorder is not None:
+            self._recorder.stop()
+            self._recorder = None
+
+    def _recorded(self, gen: int, take) -> None:
+        if gen != self._generation:
+            return
+        self._level_timer.stop()
+        self._recorder = None
+        self.level_changed.emit(0.0)
+        self.take = take
+        self.take_available.emit(True)
+        if getattr(take, "stopped_by", "") == "device-lost":
+            self._no_score("The microphone stopped working during the take — please ask a helper.")
+            return
+        if not getattr(take, "speech_found", True):
+            self._no_score(friendly_message(NoSpeechError("")))
+            return
+        self._score(take)
+
+    def _record_failed(self, gen: int, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self._level_timer.stop()
+        self._recorder = None
+        self.level_changed.emit(0.0)
+        self._no_score(friendly_message(exc))
+
+    def _score(self, take) -> None:
+        self._set_state(SCORING)
+        if self.model_state == MODEL_LOADING:
+            self._pending_take = take  # scored as soon as the model is there
+            return
+        if self.model_state == MODEL_MISSING or self.scorer is None:
+            self._no_score(NO_MODEL_MESSAGE)
+            return
+        cfg = self.scorer.cfg
+        if clipped_fraction(take.audio, clip_level=cfg.clip_level) > cfg.clip_warn_fraction:
+            self._no_score("That was too loud for the microphone. Stand a little further away and try again.")
+            return
+        entry, gen, scorer, services = self.entry, self._generation, self.scorer, self.services
+
+        def score():
+            ref = services.get_reference(entry)
+            return scorer.score_pair((ref.audio, ref.sr), (take.audio, take.sr))
+
+        self.runner.run_task(score, lambda r: self._scored(gen, entry, r), lambda exc: self._score_failed(gen, exc))
+
+    def _scored(self, gen: int, entry, result) -> None:
+        if gen != self._generation:
+            return
+        score = float(result.score)
+        band, line = verdict(score, self.settings.strictness)
+        self.last_result = RoundResult(entry, score, band, line, result)
+        if entry not in self.best:
+            self.practised.append(entry)
+        previous = self.best.get(entry)
+        self.best[entry] = score if previous is None else max(previous, score)
+        self._emit_history()
+        self._set_state(RESULT)
+        self.result_ready.emit(self.last_result)
+
+    def _score_failed(self, gen: int, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self._no_score(friendly_message(exc))
+
+    def _no_score(self, text: str) -> None:
+        """Back to the card with a message; the take (if any) stays playable."""
+        if self.entry is not None and self.entry not in self.best:
+            self.practised.append(self.entry)
+            self.best[self.entry] = None
+            self._emit_history()
+        self._set_state(CARD)
+        self.message.emit(text)
+
+    def _emit_history(self) -> None:
+        self.history_changed.emit([(e, self.best[e]) for e in self.practised])
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.state_changed.emit(state)

@@ -1,0 +1,81 @@
+"""The two grayscale mel images side by side, with the stretch that differs most highlighted.
+
+matplotlib is imported when the first result is drawn, not at launch (it costs ~0.3 s).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt5.QtWidgets import QVBoxLayout, QWidget
+
+HIGHLIGHT = "#ff3b30"
+
+
+def matched_reference_span(path: np.ndarray, attempt_span: tuple[int, int]) -> tuple[int, int] | None:
+    """Reference frames the DTW path aligns with attempt frames [a0, a1), as [r0, r1)."""
+    path = np.asarray(path)
+    if path.ndim != 2 or path.shape[0] == 0:
+        return None
+    a0, a1 = attempt_span
+    rows = path[(path[:, 1] >= a0) & (path[:, 1] < a1)]
+    if rows.size == 0:
+        return None
+    return int(rows[:, 0].min()), int(rows[:, 0].max()) + 1
+
+
+class MelComparisonView(QWidget):
+    """Shows a models.ScoreResult: reference image left, the learner's right."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.canvas = None
+        self.figure = None
+        self.highlight_s: tuple[float, float] | None = None  # attempt seconds last highlighted
+
+    def _ensure_canvas(self) -> None:
+        if self.canvas is not None:
+            return
+        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
+        from matplotlib.figure import Figure
+
+        self.figure = Figure(figsize=(8, 2.4), dpi=100, facecolor="#1c1c1e")
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self._layout.addWidget(self.canvas)
+
+    def show_result(self, result) -> None:
+        self._ensure_canvas()
+        fig = self.figure
+        fig.clear()
+        hop = float(result.hop_s)
+        ref_ax, att_ax = fig.subplots(1, 2, sharey=True)
+        for ax, image, title in ((ref_ax, result.reference_image, "Reference"),
+                                 (att_ax, result.attempt_image, "You")):
+            image = np.asarray(image)
+            ax.imshow(image, origin="lower", aspect="auto", cmap="gray", vmin=0.0, vmax=1.0,
+                      extent=(0.0, image.shape[1] * hop, 0, image.shape[0]), interpolation="nearest")
+            ax.set_title(title, color="white", fontsize=13)
+            ax.set_xlabel("seconds", color="#bbbbbb", fontsize=9)
+            ax.tick_params(colors="#bbbbbb", labelsize=8)
+            ax.set_yticks([])
+        w0, w1 = result.worst_segment_s
+        self.highlight_s = None
+        if w1 > w0:
+            self.highlight_s = (float(w0), float(w1))
+            att_ax.axvspan(w0, w1, color=HIGHLIGHT, alpha=0.35, lw=0)
+            span = matched_reference_span(getattr(result, "path", np.empty((0, 2))),
+                                          (int(round(w0 / hop)), int(round(w1 / hop))))
+            if span is not None:
+                ref_ax.axvspan(span[0] * hop, span[1] * hop, color=HIGHLIGHT, alpha=0.35, lw=0)
+            att_ax.text(0.5 * (w0 + w1), result.attempt_image.shape[0] * 0.95, "differs most",
+                        color="white", ha="center", va="top", fontsize=9)
+        ref_ax.set_ylabel("low → high pitch", color="#bbbbbb", fontsize=9)
+        fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.05)
+        self.canvas.draw_idle()
+
+    def clear(self) -> None:
+        if self.figure is not None:
+            self.figure.clear()
+            self.canvas.draw_idle()
+        self.highlight_s = None

@@ -1,0 +1,241 @@
+"""Operator-only screens: a PIN pad (touch, no keyboard needed) and the settings panel.
+
+Both are pages inside the kiosk window rather than dialogs: a full-screen kiosk under a
+Wayland compositor may stack a separate dialog behind itself, and a page cannot be dragged
+away or closed by a visitor.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .settings import LANGUAGES, STRICTNESS_LEVELS, KioskSettings
+
+log = logging.getLogger(__name__)
+
+
+class PinPad(QWidget):
+    """Big digit keys; emits `accepted` when the digits typed equal the operator PIN."""
+
+    accepted = pyqtSignal()
+    cancelled = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.pin = ""
+        self.typed = ""
+        self.setObjectName("pinPad")
+        outer = QVBoxLayout(self)
+        outer.setAlignment(Qt.AlignCenter)
+        title = QLabel("Operator code")
+        title.setObjectName("pinTitle")
+        title.setAlignment(Qt.AlignCenter)
+        self.display = QLabel("")
+        self.display.setObjectName("pinDisplay")
+        self.display.setAlignment(Qt.AlignCenter)
+        self.hint = QLabel("")
+        self.hint.setObjectName("message")
+        self.hint.setAlignment(Qt.AlignCenter)
+        outer.addWidget(title)
+        outer.addWidget(self.display)
+        outer.addWidget(self.hint)
+        grid = QGridLayout()
+        self.keys: dict[str, QPushButton] = {}
+        labels = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]
+        for i, label in enumerate(labels):
+            button = QPushButton(label)
+            button.setObjectName("pinKey")
+            button.setFocusPolicy(Qt.NoFocus)
+            button.clicked.connect(lambda _=False, k=label: self.press(k))
+            grid.addWidget(button, i // 3, i % 3)
+            self.keys[label] = button
+        outer.addLayout(grid)
+        cancel = QPushButton("Cancel")
+        cancel.setObjectName("secondary")
+        cancel.clicked.connect(self._cancel)
+        outer.addWidget(cancel)
+        self.cancel_button = cancel
+
+    def start(self, pin: str) -> None:
+        self.pin, self.typed = pin, ""
+        self.hint.setText("")
+        self._update()
+
+    def press(self, key: str) -> None:
+        if key == "⌫":
+            self.typed = self.typed[:-1]
+        elif key == "OK":
+            self._check()
+            return
+        elif key.isdigit() and len(self.typed) < 8:
+            self.typed += key
+        self._update()
+        if len(self.typed) == len(self.pin) and self.typed == self.pin:
+            self._check()
+
+    def keyPressEvent(self, event) -> None:  # a USB keyboard works too
+        text = event.text()
+        if text.isdigit():
+            self.press(text)
+        elif event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.press("OK")
+        elif event.key() == Qt.Key_Backspace:
+            self.press("⌫")
+        elif event.key() == Qt.Key_Escape:
+            self._cancel()
+
+    def _check(self) -> None:
+        if self.pin and self.typed == self.pin:
+            self.typed = ""
+            self._update()
+            self.accepted.emit()
+        else:
+            self.typed = ""
+            self.hint.setText("Wrong code")
+            self._update()
+
+    def _cancel(self) -> None:
+        self.typed = ""
+        self._update()
+        self.cancelled.emit()
+
+    def _update(self) -> None:
+        self.display.setText("●" * len(self.typed) or " ")
+
+
+class OperatorPanel(QWidget):
+    """Microphone, word list, language, strictness, PIN; gTTS reachability; exit."""
+
+    saved = pyqtSignal(object)  # KioskSettings
+    closed = pyqtSignal()
+    exit_requested = pyqtSignal()
+
+    def __init__(self, runner, services, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runner = runner
+        self.services = services
+        self.settings = KioskSettings()
+        self._devices: list = []
+        outer = QVBoxLayout(self)
+        title = QLabel("Operator settings")
+        title.setObjectName("pinTitle")
+        outer.addWidget(title)
+        form = QFormLayout()
+        self.mic = QComboBox()
+        self.mic_button = QPushButton("Use this microphone")
+        self.mic_button.setObjectName("secondary")
+        self.mic_button.clicked.connect(self._use_mic)
+        mic_row = QHBoxLayout()
+        mic_row.addWidget(self.mic, 1)
+        mic_row.addWidget(self.mic_button)
+        form.addRow("Microphone", mic_row)
+        self.word_list = QComboBox()
+        form.addRow("Word list", self.word_list)
+        self.lang = QComboBox()
+        self.lang.addItems(LANGUAGES)
+        form.addRow("Language", self.lang)
+        self.strictness = QComboBox()
+        self.strictness.addItems(STRICTNESS_LEVELS)
+        form.addRow("Strictness", self.strictness)
+        self.gtts = QLabel("checking…")
+        form.addRow("Google voice (gTTS)", self.gtts)
+        self.status = QLabel("")
+        self.status.setObjectName("message")
+        self.status.setWordWrap(True)
+        form.addRow("", self.status)
+        outer.addLayout(form)
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("Save and back")
+        self.save_button.clicked.connect(self._save)
+        self.back_button = QPushButton("Back")
+        self.back_button.setObjectName("secondary")
+        self.back_button.clicked.connect(self.closed)
+        self.exit_button = QPushButton("Exit kiosk")
+        self.exit_button.setObjectName("danger")
+        self.exit_button.clicked.connect(self.exit_requested)
+        for b in (self.save_button, self.back_button, self.exit_button):
+            buttons.addWidget(b)
+        outer.addLayout(buttons)
+
+    def open(self, settings: KioskSettings, list_names: list[str]) -> None:
+        """Fill the form from `settings` and start the slow checks (gTTS, devices) in workers."""
+        self.settings = settings
+        self.word_list.clear()
+        self.word_list.addItems(list_names)
+        if settings.word_list in list_names:
+            self.word_list.setCurrentText(settings.word_list)
+        self.lang.setCurrentText(settings.lang)
+        self.strictness.setCurrentText(settings.strictness)
+        self.status.setText("")
+        self.gtts.setText("checking…")
+        self.runner.run_task(self.services.gtts_reachable, self._gtts_checked,
+                             lambda exc: self.gtts.setText(f"check failed: {exc}"))
+        self.mic.clear()
+        self.mic.addItem("looking for microphones…")
+        self.mic_button.setEnabled(False)
+        self.runner.run_task(_list_capture_devices, self._devices_listed, self._devices_failed)
+
+    def _gtts_checked(self, ok: bool) -> None:
+        self.gtts.setText("reachable — the Google voice is used" if ok
+                          else "not reachable — the offline voice (espeak-ng) is used")
+
+    def _devices_listed(self, devices: list) -> None:
+        self._devices = list(devices)
+        self.mic.clear()
+        for d in self._devices:
+            self.mic.addItem(_device_label(d))
+        self.mic_button.setEnabled(bool(self._devices))
+        if not self._devices:
+            self.mic.addItem("no microphone found")
+
+    def _devices_failed(self, exc: BaseException) -> None:
+        self.mic.clear()
+        self.mic.addItem("microphones cannot be listed")
+        self.status.setText(str(exc))
+
+    def _use_mic(self) -> None:
+        index = self.mic.currentIndex()
+        if not 0 <= index < len(self._devices):
+            return
+        device = self._devices[index]
+        self.status.setText("saving the microphone…")
+        self.runner.run_task(lambda: _write_profile(device),
+                             lambda path: self.status.setText(f"Microphone saved ({path}); it is used from the next take."),
+                             lambda exc: self.status.setText(f"Could not save the microphone: {exc}"))
+
+    def _save(self) -> None:
+        self.saved.emit(self.settings.with_changes(
+            word_list=self.word_list.currentText(),
+            lang=self.lang.currentText(),
+            strictness=self.strictness.currentText(),
+        ))
+
+
+def _list_capture_devices() -> list:
+    from app.devices import list_capture_devices
+
+    return list(list_capture_devices())
+
+
+def _device_label(device) -> str:
+    name = getattr(device, "name", None) or str(device)
+    card = getattr(device, "card_id", None)
+    return f"{name} ({card})" if card and card not in name else name
+
+
+def _write_profile(device):
+    from app.alsa_profile import write_profile
+
+    return write_profile(getattr(device, "card_id", device))

@@ -1,0 +1,83 @@
+"""Operator settings for the kiosk, kept under the "kiosk" key of config.json (no Qt)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+STRICTNESS_LEVELS = ("gentle", "normal", "strict")
+LANGUAGES = ("ko", "en")
+DEFAULT_PIN = "2580"  # change it on the operator screen; MALSORI_KIOSK_PIN overrides
+CONFIG_KEY = "kiosk"
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    """word_list: a list's file stem (see app.wordlists.available_lists); "" = the first one.
+    lang: the learner's target language ("ko", "en"); lists and TTS use it.
+    strictness: how high a score must be for a green verdict (see controller.BANDS).
+    idle_timeout_s: with no touch for this long, the kiosk returns to its start screen.
+    operator_pin: digits that unlock the operator screen and the exit.
+    tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak".
+    max_record_s: the longest take; recording also stops by itself when speech ends.
+    """
+
+    word_list: str = ""
+    lang: str = "ko"
+    strictness: str = "normal"
+    idle_timeout_s: float = 90.0
+    operator_pin: str = DEFAULT_PIN
+    tts_engine: str = "auto"
+    max_record_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.strictness not in STRICTNESS_LEVELS:
+            object.__setattr__(self, "strictness", "normal")
+        if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
+            object.__setattr__(self, "operator_pin", DEFAULT_PIN)
+        if not self.idle_timeout_s > 0:
+            object.__setattr__(self, "idle_timeout_s", 90.0)
+
+    def with_changes(self, **changes) -> "KioskSettings":
+        return replace(self, **changes)
+
+
+def load_settings(path: Path | None = None) -> KioskSettings:
+    """Settings from config.json; a missing, unreadable or partial file gives defaults."""
+    from app.paths import config_path
+
+    data = _read_config(path or config_path()).get(CONFIG_KEY, {})
+    known = {f.name: f.type for f in fields(KioskSettings)}
+    values = {}
+    for name, value in (data.items() if isinstance(data, dict) else ()):
+        if name not in known:
+            continue
+        default = getattr(KioskSettings, name)
+        try:
+            values[name] = type(default)(value)
+        except (TypeError, ValueError):
+            continue
+    settings = KioskSettings(**values)
+    pin = os.environ.get("MALSORI_KIOSK_PIN")
+    return settings.with_changes(operator_pin=pin) if pin else settings
+
+
+def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
+    """Write the kiosk key atomically, keeping whatever else config.json holds."""
+    from app.fileio import atomic_write_json
+    from app.paths import config_path
+
+    path = path or config_path()
+    config = _read_config(path)
+    config[CONFIG_KEY] = asdict(settings)
+    return atomic_write_json(path, config)
+
+
+def _read_config(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
