@@ -355,6 +355,8 @@ def _gtts_mp3(text: str, *, lang: str, slow: bool, timeout_s: float) -> bytes:
         raise GttsUnavailable(f"gTTS failed: {type(exc).__name__}") from exc
     except AssertionError as exc:  # gTTS asserts when nothing speakable is left of the text
         raise GttsUnavailable(f"gTTS cannot speak this text: {exc}") from exc
+    except (ValueError, TypeError, UnicodeError) as exc:  # the undocumented answer changed shape
+        raise GttsUnavailable(f"gTTS answer not understood ({type(exc).__name__}: {exc})") from exc
     return buf.getvalue()
 
 

@@ -165,6 +165,7 @@ def test_gtts_mp3_is_decoded_cached_and_served_offline_afterwards(cache, monkeyp
         (403, b"Forbidden", "403"),
         (200, b")]}'\n\n[[\"wrb.fr\",\"jQ1olc\",null]]\n", "200"),  # an answer without audio
         (200, b"", "no audio"),  # an empty 200
+        (200, b'[["wrb.fr","jQ1olc","[\\"abc\\"]"]]\n', "not understood"),  # broken base64
     ],
 )
 def test_gtts_refusals_fall_back_to_espeak_with_the_reason(cache, monkeypatch, status, body, reason):
