@@ -50,7 +50,7 @@ class GttsUnavailable(TTSError):
     """gTTS gave no usable audio (no network, timeout, HTTP 429/403, empty or undecodable audio)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: numpy arrays have no single truth value
 class Reference:
     """One reference recording.
 
