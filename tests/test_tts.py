@@ -320,6 +320,24 @@ def test_cli_precache_reports_per_engine_and_is_idempotent(tmp_path, capsys):
     assert "espeak 3 (0 new, 3 already cached)" in out and "gtts 0" in out
 
 
+def test_cli_precache_stops_asking_a_rate_limiting_google(tmp_path, monkeypatch, capsys):
+    google = FakeGoogle(429, b"Too Many Requests")
+    install_transport(monkeypatch, google.send)
+    monkeypatch.setattr(tts, "gtts_reachable", lambda timeout_s=2.0: True)  # the host answers, the API refuses
+    words = tmp_path / "mine.csv"
+    words.write_text("text,lang\n하나,ko\n둘,ko\n셋,ko\n넷,ko\n다섯,ko\n", encoding="utf-8")
+    base = ["tts", "--list", str(words), "--precache", "--cache-dir", str(tmp_path / "c")]
+
+    assert main(base + ["--engine", "gtts"]) == 1  # gTTS only: gives up, nothing cached
+    assert len(google.requests) == 3
+    assert "0 of 5 references ready" in capsys.readouterr().out
+
+    assert main(base) == 0  # auto: three refusals, then espeak-ng for the rest
+    assert len(google.requests) == 6
+    captured = capsys.readouterr()
+    assert "espeak 5 (5 new" in captured.out and "429" in captured.err
+
+
 def test_cli_forced_gtts_while_unreachable_exits_12(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tts, "GTTS_HOST", ("127.0.0.1", 9))  # nothing listens on the discard port
     words = tmp_path / "mine.csv"

@@ -132,14 +132,15 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
             failures.append(f"{entry.text}: {exc}")
             gtts_failures_in_a_row += engine == "gtts"
             if gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
-                bar.write(f"malsori: gTTS failed {gtts_failures_in_a_row} times in a row ({exc}); stopping")
+                bar.write(f"malsori: gTTS failed {gtts_failures_in_a_row} times in a row ({exc}); stopping",
+                          file=sys.stderr)
                 break
             continue
         made[ref.engine, "cached" if ref.from_cache else "new"] += 1
         gtts_failures_in_a_row = gtts_failures_in_a_row + 1 if ref.fallback_reason else 0
         if engine == "auto" and gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
             bar.write(f"malsori: note: gTTS failed {gtts_failures_in_a_row} times in a row "
-                      f"({ref.fallback_reason}); using espeak-ng for the rest")
+                      f"({ref.fallback_reason}); using espeak-ng for the rest", file=sys.stderr)
             engine = "espeak"
         bar.set_postfix(gtts=made["gtts", "new"] + made["gtts", "cached"],
                         espeak=made["espeak", "new"] + made["espeak", "cached"], failed=len(failures))
