@@ -397,3 +397,34 @@ def _stand_in_recorder_module():
     module = types.ModuleType("app.recorder")
     module.Take, module.Recorder = Take, Recorder
     return module
+
+
+PROC_CARDS = """ 0 [vc4hdmi0       ]: vc4-hdmi - vc4-hdmi-0
+                      vc4-hdmi-0
+ 1 [Device         ]: USB-Audio - USB PnP Sound Device
+                      C-Media Electronics Inc. USB PnP Sound Device at usb-xhci-hcd.0-1, full speed
+"""
+
+
+def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, tmp_path, monkeypatch):
+    import app.devices
+    from app.paths import config_path
+
+    user_home = tmp_path / "user"
+    user_home.mkdir()
+    monkeypatch.setenv("HOME", str(user_home))
+    # The Pi's kernel card list is the one thing that cannot exist here.
+    monkeypatch.setattr(app.devices, "read_alsa_cards", lambda *a, **k: app.devices.parse_alsa_cards(PROC_CARDS))
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w = kiosk.window
+    w.ask_operator_code()
+    for digit in SETTINGS.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    panel = w.operator_panel
+    qtbot.waitUntil(lambda: panel.mic_button.isEnabled(), timeout=10_000)
+    assert panel.mic.itemText(0).startswith("USB PnP Sound Device [Device]")  # USB first
+    panel.mic.setCurrentIndex(0)
+    click(qtbot, panel.mic_button)
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Microphone saved"), timeout=10_000)
+    assert "hw:CARD=Device" in (user_home / ".asoundrc").read_text(encoding="utf-8")
+    assert json.loads(config_path().read_text(encoding="utf-8"))["microphone"]["card_id"] == "Device"

@@ -72,10 +72,10 @@ class MelComparisonView(QWidget):
                         color="white", ha="center", va="top", fontsize=9)
         ref_ax.set_ylabel("low → high pitch", color="#bbbbbb", fontsize=9)
         fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.05)
-        self.canvas.draw_idle()
+        self.canvas.draw()
 
     def clear(self) -> None:
         if self.figure is not None:
             self.figure.clear()
-            self.canvas.draw_idle()
+            self.canvas.draw()
         self.highlight_s = None

@@ -122,10 +122,13 @@ class OperatorPanel(QWidget):
     closed = pyqtSignal()
     exit_requested = pyqtSignal()
 
-    def __init__(self, runner, services, parent: QWidget | None = None):
+    def __init__(self, runner, services, parent: QWidget | None = None, *,
+                 list_cards=None, use_card=None):
         super().__init__(parent)
         self.runner = runner
         self.services = services
+        self.list_cards = list_cards or (lambda: (list_sound_cards(), current_mic_card()))
+        self.use_card = use_card or use_sound_card
         self.settings = KioskSettings()
         self._devices: list = []
         outer = QVBoxLayout(self)
@@ -185,17 +188,21 @@ class OperatorPanel(QWidget):
         self.mic.clear()
         self.mic.addItem("looking for microphones…")
         self.mic_button.setEnabled(False)
-        self.runner.run_task(_list_capture_devices, self._devices_listed, self._devices_failed)
+        self.runner.run_task(self.list_cards, self._devices_listed, self._devices_failed)
 
     def _gtts_checked(self, ok: bool) -> None:
         self.gtts.setText("reachable — the Google voice is used" if ok
                           else "not reachable — the offline voice (espeak-ng) is used")
 
-    def _devices_listed(self, devices: list) -> None:
-        self._devices = list(devices)
+    def _devices_listed(self, found) -> None:
+        cards, current = found
+        self._devices = list(cards)
         self.mic.clear()
-        for d in self._devices:
-            self.mic.addItem(_device_label(d))
+        for card in self._devices:
+            self.mic.addItem(_device_label(card, current))
+        ids = [card.id for card in self._devices]
+        if current in ids:
+            self.mic.setCurrentIndex(ids.index(current))
         self.mic_button.setEnabled(bool(self._devices))
         if not self._devices:
             self.mic.addItem("no microphone found")
@@ -211,7 +218,7 @@ class OperatorPanel(QWidget):
             return
         device = self._devices[index]
         self.status.setText("saving the microphone…")
-        self.runner.run_task(lambda: _write_profile(device),
+        self.runner.run_task(lambda: self.use_card(device),
                              lambda path: self.status.setText(f"Microphone saved ({path}); it is used from the next take."),
                              lambda exc: self.status.setText(f"Could not save the microphone: {exc}"))
 
@@ -223,19 +230,34 @@ class OperatorPanel(QWidget):
         ))
 
 
-def _list_capture_devices() -> list:
-    from app.devices import list_capture_devices
+def list_sound_cards() -> list:
+    """ALSA cards, USB ones (microphones) first."""
+    from app.devices import read_alsa_cards
 
-    return list(list_capture_devices())
-
-
-def _device_label(device) -> str:
-    name = getattr(device, "name", None) or str(device)
-    card = getattr(device, "card_id", None)
-    return f"{name} ({card})" if card and card not in name else name
+    return sorted(read_alsa_cards(), key=lambda card: not card.is_usb)
 
 
-def _write_profile(device):
-    from app.alsa_profile import write_profile
+def current_mic_card() -> str | None:
+    from app.alsa_profile import profile_card, user_profile_path
 
-    return write_profile(getattr(device, "card_id", device))
+    return profile_card(user_profile_path())
+
+
+def use_sound_card(card) -> str:
+    """Write the persistent ALSA profile for `card` (~/.asoundrc, by card id), remember the
+    choice in config.json, and make PortAudio re-read ALSA's config. Returns the profile path."""
+    from app.alsa_profile import remember_choice, user_profile_path, write_profile
+    from app.devices import reinit_portaudio
+    from app.paths import config_path
+
+    path = user_profile_path()
+    write_profile(card.id, path=path)
+    remember_choice(config_path(), card_id=card.id, card_name=card.name, profile=path)
+    reinit_portaudio()  # only called from the operator screen, when no take is running
+    return str(path)
+
+
+def _device_label(card, current: str | None) -> str:
+    usb = " · USB" if getattr(card, "is_usb", False) else ""
+    mark = " (in use)" if card.id == current else ""
+    return f"{card.name} [{card.id}]{usb}{mark}"
