@@ -1,0 +1,165 @@
+"""Which microphones are there? Capture devices (PortAudio) and ALSA sound cards.
+
+ALSA numbers its cards in the order the kernel finds them, which changes between boots
+(a USB mic is card 1 one day and card 2 the next); a card's *id* ("Device", "Mic",
+"AK5371") stays the same. So the persistent profile (app.alsa_profile) names the card by
+id, and this module maps a name the user types to that id.
+
+PortAudio reads the ALSA configuration (~/.asoundrc) once, when it initialises; after
+changing HOME or the profile in a running process call `reinit_portaudio()`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from preprocessing.errors import DeviceError
+
+PROC_CARDS = Path("/proc/asound/cards")
+USB_DRIVER = "USB-Audio"
+
+# " 1 [Device         ]: USB-Audio - USB PnP Sound Device"
+_CARD_LINE = re.compile(r"^\s*(\d+)\s+\[([^\]\s]+)\s*\]:\s+(\S+)\s+-\s+(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class AlsaCard:
+    """One line pair of /proc/asound/cards."""
+
+    number: int  # changes between boots; never store it
+    id: str  # stable across boots: what the profile uses (hw:CARD=<id>)
+    driver: str  # "USB-Audio" for USB microphones
+    name: str  # short name, e.g. "USB PnP Sound Device"
+    long_name: str = ""  # vendor, product and USB port
+
+    @property
+    def is_usb(self) -> bool:
+        return self.driver == USB_DRIVER
+
+    def matches(self, query: str) -> bool:
+        """Case-insensitive substring match on id, name or long name."""
+        q = query.casefold()
+        return any(q in text.casefold() for text in (self.id, self.name, self.long_name))
+
+
+@dataclass(frozen=True)
+class CaptureDevice:
+    """A PortAudio input device as sounddevice reports it."""
+
+    index: int
+    name: str
+    hostapi: str
+    max_input_channels: int
+    default_samplerate: float  # Hz; for a raw hw: device, its native rate
+    is_default: bool
+
+
+def parse_alsa_cards(text: str) -> list[AlsaCard]:
+    """Parse the text of /proc/asound/cards (each card: a header line, then its long name)."""
+    cards: list[AlsaCard] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _CARD_LINE.match(line)
+        if not m:
+            continue
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        long_name = "" if _CARD_LINE.match(following) else following
+        cards.append(AlsaCard(int(m[1]), m[2], m[3], m[4], long_name))
+    return cards
+
+
+def read_alsa_cards(path: Path = PROC_CARDS) -> list[AlsaCard]:
+    """The sound cards the kernel knows now; [] when there is no ALSA (or no card at all)."""
+    try:
+        return parse_alsa_cards(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise DeviceError(f"cannot read the list of sound cards ({path}): {exc.strerror}") from exc
+
+
+def find_card(cards: list[AlsaCard], query: str) -> AlsaCard:
+    """The one card whose id, name or long name contains `query` (case-insensitive).
+
+    An exact id match wins over substring matches; among several substring matches a
+    single USB card wins (a USB mic next to the Pi's built-in audio). Raises DeviceError
+    when nothing or more than one card fits.
+    """
+    exact = [c for c in cards if c.id.casefold() == query.casefold()]
+    if len(exact) == 1:
+        return exact[0]
+    found = [c for c in cards if c.matches(query)]
+    if len(found) > 1:
+        usb = [c for c in found if c.is_usb]
+        found = usb if len(usb) == 1 else found
+    if not found:
+        known = ", ".join(f"{c.id} ({c.name})" for c in cards) or "none"
+        raise DeviceError(f"no sound card matches {query!r}; cards found: {known}")
+    if len(found) > 1:
+        names = ", ".join(f"{c.id} ({c.name})" for c in found)
+        raise DeviceError(f"{query!r} matches several cards: {names}; give the card id instead")
+    return found[0]
+
+
+def pick_usb_mic(cards: list[AlsaCard], query: str | None = None) -> AlsaCard:
+    """The USB microphone: the card matching `query`, else the only USB audio card."""
+    if query:
+        return find_card(cards, query)
+    usb = [c for c in cards if c.is_usb]
+    if len(usb) == 1:
+        return usb[0]
+    if not usb:
+        raise DeviceError("no USB microphone found: plug it in, then run `malsori mic list`")
+    names = ", ".join(f"{c.id} ({c.name})" for c in usb)
+    raise DeviceError(f"several USB audio cards ({names}): say which one, e.g. `malsori mic use {usb[0].id}`")
+
+
+def _sounddevice():
+    """sounddevice, or a DeviceError when PortAudio itself is missing."""
+    try:
+        import sounddevice
+    except OSError as exc:  # the PortAudio library is not installed
+        raise DeviceError(
+            "the audio library PortAudio is missing: run `bash deploy/setup.sh` (apt package libportaudio2)"
+        ) from exc
+    return sounddevice
+
+
+def list_capture_devices() -> list[CaptureDevice]:
+    """Every device PortAudio can record from, with its native rate and the default marked."""
+    sd = _sounddevice()
+    try:
+        default_in = sd.default.device[0]
+        if default_in is None or default_in < 0:
+            default_in = sd.query_devices(kind="input")["index"]
+    except (sd.PortAudioError, ValueError):
+        default_in = -1
+    hostapis = sd.query_hostapis()
+    devices = []
+    for info in sd.query_devices():
+        if info["max_input_channels"] <= 0:
+            continue
+        devices.append(
+            CaptureDevice(
+                index=int(info["index"]),
+                name=str(info["name"]),
+                hostapi=str(hostapis[info["hostapi"]]["name"]),
+                max_input_channels=int(info["max_input_channels"]),
+                default_samplerate=float(info["default_samplerate"]),
+                is_default=int(info["index"]) == default_in,
+            )
+        )
+    return devices
+
+
+def reinit_portaudio() -> None:
+    """Make PortAudio re-read the ALSA configuration (after HOME or ~/.asoundrc changed).
+
+    Terminating and re-initialising PortAudio also makes ALSA drop its cached config,
+    so the next device query sees the new ~/.asoundrc. Do not call it while a stream is open.
+    """
+    sd = _sounddevice()
+    sd._terminate()
+    sd._initialize()
