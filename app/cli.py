@@ -18,6 +18,7 @@ from preprocessing.errors import MalsoriError
 # Each module defines register(subparsers) and sets `func` on its parser.
 COMMAND_MODULES = [
     "app.commands.score",
+    "app.commands.make_corpus",
     "app.commands.tts",
     "app.commands.kiosk",
 ]

@@ -67,6 +67,29 @@ def phonemes(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[s
     return out.decode("utf-8", "replace").split()
 
 
+PHONEME_SEPARATOR = "\u200c"  # what `--sep=z` puts between phonemes (ZWNJ; "_" would clash with pauses)
+
+
+def phoneme_tokens(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[list[str]]:
+    """espeak-ng's phonemes for `text`: one list per clause, one mnemonic per item.
+
+    Words inside a clause are separated by a " " item; stress marks stay on their phoneme
+    ("'a", ",o"). Joining a clause's items ("".join) gives the string `phonemes` prints,
+    which espeak-ng speaks back when written as "[[...]]".
+    """
+    out = _run(["-v", voice, "-q", "-x", "--sep=z", text], timeout_s=timeout_s)
+    clauses = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        items: list[str] = []
+        for word in line.split():
+            if items:
+                items.append(" ")
+            items.extend(p for p in word.split(PHONEME_SEPARATOR) if p)
+        if items:
+            clauses.append(items)
+    return clauses
+
+
 def parse_wav_stream(data: bytes) -> tuple[np.ndarray, int]:
     """16-bit PCM wav as espeak-ng writes it to a pipe (its size fields are left at 0x7fffffff)."""
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":

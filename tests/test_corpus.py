@@ -1,0 +1,217 @@
+"""The synthetic corpus promises labels: these tests hold it to them (real espeak-ng, real files)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from app.espeak import phoneme_tokens, synthesize
+from training.augment import AugmentKnobs, augment, coloured_noise
+from training.corpus import (
+    MANIFEST_FIELDS,
+    CorpusConfig,
+    CorpusError,
+    VocabEntry,
+    audible_distance,
+    load_vocab,
+    make_corpus,
+    read_manifest,
+)
+from training.phonemes import (
+    Edit,
+    apply_edits,
+    candidate_edits,
+    format_edits,
+    parse_edits,
+    render,
+    utterance_items,
+)
+
+SR = 16_000
+TINY_VOCAB = [
+    VocabEntry("바다", "ko", "word"), VocabEntry("가방", "ko", "word"), VocabEntry("학교", "ko", "word"),
+    VocabEntry("사과", "ko", "word"), VocabEntry("나무", "ko", "word"),
+    VocabEntry("river", "en", "word"), VocabEntry("thin", "en", "word"), VocabEntry("very", "en", "word"),
+]
+TINY_VOICES = {"train": ("m1", "f3", "klatt"), "val": ("m3",), "test": ("f5",)}
+
+
+def tiny_config(seed: int = 7) -> CorpusConfig:
+    # babble off: the bank costs a second and the augment tests cover babble separately
+    knobs = replace(AugmentKnobs(), noise_weights={"white": 1.0, "pink": 1.0, "brown": 1.0, "babble": 0.0})
+    return CorpusConfig(seed=seed, attempts_per_word=4, voice_split=TINY_VOICES, augment=knobs,
+                        kind_weights={"correct": 0.3, "edit": 0.5, "other_word": 0.2})
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    summary = make_corpus(out, cfg=tiny_config(), vocab=TINY_VOCAB, jobs=1)
+    return out, summary
+
+
+def flat_phonemes(text: str, voice: str) -> list[str]:
+    return [p for clause in phoneme_tokens(text, voice=voice) for p in clause if p.strip()]
+
+
+def test_manifest_has_the_contract_columns_and_every_file(tiny_corpus):
+    out, summary = tiny_corpus
+    with open(out / "manifest.csv", encoding="utf-8") as f:
+        assert next(csv.reader(f)) == MANIFEST_FIELDS
+    rows = read_manifest(out)
+    assert len(rows) == len(TINY_VOCAB) * 4 == summary["counts"]["pairs"]
+    import soundfile as sf
+
+    for row in rows:
+        for col in ("reference", "attempt"):
+            info = sf.info(out / row[col])
+            assert (info.samplerate, info.channels, info.subtype) == (SR, 1, "PCM_16")
+    assert json.loads((out / "corpus.json").read_text())["content_hash"] == summary["content_hash"]
+
+
+def test_labels_match_kinds(tiny_corpus):
+    rows = read_manifest(tiny_corpus[0])
+    assert {r["kind"] for r in rows} == {"correct", "edit", "other_word"}
+    for r in rows:
+        assert r["label"] == ("1" if r["kind"] == "correct" else "0")
+        n = int(r["n_edits"])
+        if r["kind"] == "edit":
+            assert 1 <= n <= 3 and len(parse_edits(r["edits"])) == n
+        else:
+            assert n == (0 if r["kind"] == "correct" else -1) and r["edits"] == ""
+        if r["kind"] == "other_word":
+            assert r["attempt_text"] != r["word"]
+            assert any(e.text == r["attempt_text"] and e.lang == r["lang"] for e in TINY_VOCAB)
+
+
+def test_an_edit_really_changes_the_spoken_phonemes(tiny_corpus):
+    """espeak-ng reads the attempt's phonemes back: an edit differs from the word, a correct take does not."""
+    rows = read_manifest(tiny_corpus[0])
+    edits = [r for r in rows if r["kind"] == "edit"]
+    assert edits
+    for r in rows:
+        if r["kind"] == "other_word":
+            continue
+        voice = "ko" if r["lang"] == "ko" else "en-us"
+        said, word = flat_phonemes(r["attempt_text"], voice), flat_phonemes(r["word"], voice)
+        assert (said != word) == (r["kind"] == "edit"), r
+
+
+def test_an_edit_is_audible_in_the_voice_that_says_it(tiny_corpus):
+    out = tiny_corpus[0]
+    for r in read_manifest(out):
+        if r["kind"] != "edit":
+            continue
+        say = dict(voice=r["voice"], speed_wpm=int(r["speed_wpm"]), pitch=int(r["pitch"]), sr=SR)
+        voice = "ko" if r["lang"] == "ko" else "en-us"
+        correct = render(utterance_items(phoneme_tokens(r["word"], voice=voice), lang=r["lang"]))
+        assert audible_distance(synthesize(correct, **say), synthesize(r["attempt_text"], **say), sr=SR) >= 0.35
+
+
+def test_held_out_words_and_voices_never_reach_training(tiny_corpus):
+    rows = read_manifest(tiny_corpus[0])
+    train = [r for r in rows if r["split"] == "train"]
+    for split in ("val", "test"):
+        held = [r for r in rows if r["split"] == split]
+        assert held, f"no {split} rows"
+        assert not {r["word"] for r in held} & {r["word"] for r in train}
+        assert not {r["voice"] for r in held} & {r["voice"] for r in train}
+        # an other_word attempt in a held-out split is a held-out word too
+        assert not {r["attempt_text"] for r in held if r["kind"] == "other_word"} & {r["word"] for r in train}
+
+
+def test_same_seed_same_corpus_whatever_the_worker_count(tiny_corpus, tmp_path):
+    out, summary = tiny_corpus
+    again = make_corpus(tmp_path / "again", cfg=tiny_config(), vocab=TINY_VOCAB, jobs=2)
+    assert (tmp_path / "again" / "manifest.csv").read_bytes() == (out / "manifest.csv").read_bytes()
+    assert again["content_hash"] == summary["content_hash"]
+
+
+def test_another_seed_another_corpus(tiny_corpus, tmp_path):
+    other = make_corpus(tmp_path / "other", cfg=tiny_config(seed=8), vocab=TINY_VOCAB[:3], jobs=1)
+    assert other["content_hash"] != tiny_corpus[1]["content_hash"]
+
+
+def test_refuses_to_overwrite_a_corpus_without_force(tiny_corpus):
+    with pytest.raises(CorpusError, match="--force"):
+        make_corpus(tiny_corpus[0], cfg=tiny_config(), vocab=TINY_VOCAB, jobs=1)
+
+
+def test_korean_confusions_cover_the_issue():
+    items = utterance_items(phoneme_tokens("불고기", voice="ko"), lang="ko")
+    edits = {str(e) for e in candidate_edits(items, lang="ko")}
+    assert {"p->ph@0", "p->p-@0", "u->u-@1", "L->∅@2", "o->@@4"} <= edits
+    items = utterance_items(phoneme_tokens("의사", voice="ko"), lang="ko")
+    assert "j->∅@1" in {str(e) for e in candidate_edits(items, lang="ko")}  # diphthong reduction
+
+
+def test_english_confusions_cover_the_issue():
+    items = utterance_items(phoneme_tokens("very thin leave", voice="en-us"), lang="en")
+    edits = {str(e) for e in candidate_edits(items, lang="en")}
+    assert {"v->b@0", "r->l@2", "T->s@4", "i:->I@8"} <= edits
+
+
+def test_inaudible_swaps_are_told_apart_from_audible_ones():
+    """espeak-ng says ㅅ and ㅆ alike: that swap is no mistake a learner could hear; ㅓ/ㅗ is."""
+    items = utterance_items(phoneme_tokens("사자", voice="ko"), lang="ko")
+    correct = synthesize(render(items), voice="ko")
+    tense = synthesize(render(apply_edits(items, [Edit(0, "s", "s-", "laryngeal")])), voice="ko")
+    vowel = synthesize(render(apply_edits(items, [Edit(1, "a", "@", "vowel")])), voice="ko")
+    assert audible_distance(correct, tense, sr=SR) < 0.35 <= audible_distance(correct, vowel, sr=SR)
+
+
+def test_edits_round_trip_through_their_text():
+    edits = [Edit(0, "p", "ph", "laryngeal"), Edit(2, "L", "", "coda"), Edit(3, "", "@", "epenthesis")]
+    assert format_edits(edits) == "p->ph@0;L->∅@2;∅->@@3"
+    assert parse_edits(format_edits(edits)) == [("p", "ph", 0), ("L", "", 2), ("", "@", 3)]
+    assert apply_edits(["p", "'u", "L", "z"], edits) == ["ph", "'u", "z", "@"]
+
+
+def test_augment_is_deterministic_and_hits_the_snr():
+    y = synthesize("바다", voice="ko")
+    knobs = AugmentKnobs(clean_fraction=0.0, noise_prob=1.0, reverb_prob=0.0, cheap_mic_prob=0.0,
+                         noise_weights={"white": 1.0}, snr_db=(10.0, 10.0), gain_db=(0.0, 0.0))
+    a, info = augment(y, sr=SR, rng=np.random.default_rng(3), knobs=knobs)
+    b, _ = augment(y, sr=SR, rng=np.random.default_rng(3), knobs=knobs)
+    assert np.array_equal(a, b)
+    assert (info.noise, info.snr_db) == ("white", 10.0)
+    assert len(a) == len(y) + int(info.lead_s * SR) + int(info.trail_s * SR)
+    # take the (rescaled) clean speech out of the mixture: what is left is noise 10 dB down
+    lead = int(info.lead_s * SR)
+    mixture = a.astype(np.float64)
+    speech = np.zeros_like(mixture)
+    speech[lead : lead + len(y)] = y
+    gain = float(mixture @ speech / (speech @ speech))  # least-squares level of the clean speech in the mix
+    residual = mixture - gain * speech
+    snr = 10 * np.log10(np.mean((gain * y.astype(np.float64)) ** 2) / np.mean(residual**2))
+    assert snr == pytest.approx(10.0, abs=0.5)
+
+
+def test_clean_fraction_one_leaves_takes_untouched():
+    y = synthesize("바다", voice="ko")
+    out, info = augment(y, sr=SR, rng=np.random.default_rng(0), knobs=AugmentKnobs(clean_fraction=1.0))
+    assert np.array_equal(out, y) and info.noise == "none" and info.snr_db is None
+
+
+def test_augmented_takes_stay_in_range_with_babble():
+    y = synthesize("학교", voice="ko")
+    bank = [coloured_noise(SR, colour="pink", rng=np.random.default_rng(1))]
+    knobs = AugmentKnobs(clean_fraction=0.0, noise_weights={"babble": 1.0}, reverb_prob=1.0, cheap_mic_prob=1.0,
+                         gain_db=(20.0, 20.0))
+    out, info = augment(y, sr=SR, rng=np.random.default_rng(2), knobs=knobs, babble=bank)
+    assert info.mic == "cheap" and info.reverb > 0 and info.noise in ("babble", "none")
+    assert out.dtype == np.float32 and np.abs(out).max() <= 1.0 and np.isfinite(out).all()
+
+
+def test_vocabulary_files_ship_enough_words():
+    from training.corpus import DEFAULT_VOCAB
+
+    entries = [e for path in DEFAULT_VOCAB for e in load_vocab(path)]
+    ko = [e for e in entries if e.lang == "ko"]
+    en = [e for e in entries if e.lang == "en"]
+    assert len(ko) >= 300 and len(en) >= 100
+    assert any(e.kind == "sentence" for e in ko) and any(e.kind == "sentence" for e in en)

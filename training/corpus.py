@@ -1,0 +1,586 @@
+"""The synthetic mispronunciation corpus: reference/attempt pairs with known labels.
+
+For each vocabulary entry (Korean first, then English): one clean reference in the
+language's default espeak-ng voice, and `attempts_per_word` attempts, each one of
+
+- correct    the same phonemes in another voice variant, speed and pitch (label 1);
+- edit       1-3 realistic learner mistakes (`training.phonemes`), each checked to be
+             audible (label 0);
+- other_word a different entry of the same language, kind and split (label 0);
+
+every attempt then heard through `training.augment.augment` (noise, room, cheap mic, gain,
+silence). Splits are by entry AND by voice: val/test entries and voices never occur in
+train rows. Everything is a function of the seed: same seed, same vocabulary → same
+manifest and the same audio bytes, whatever the number of worker processes.
+
+Output (DIR): manifest.csv (columns `MANIFEST_FIELDS`, paths relative to DIR),
+audio/ref/*.wav and audio/att/*.wav (16 kHz mono 16-bit), noise/babble_*.wav (the babble
+bank, for on-the-fly augmentation), corpus.json (config, counts, content hash).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from preprocessing.errors import MalsoriError
+
+from .augment import AugmentKnobs, augment, mix_babble
+from .phonemes import DEFAULT_CATEGORY_WEIGHTS, apply_edits, candidate_edits, format_edits, render, utterance_items
+
+MANIFEST_FIELDS = [
+    "reference", "attempt", "label", "kind", "n_edits", "edits", "word", "attempt_text", "lang", "split", "voice",
+    "speed_wpm", "pitch", "snr_db", "noise", "gain_db", "reverb", "mic", "lead_s", "trail_s", "seed",
+]
+SPLITS = ("train", "val", "test")
+KINDS = ("correct", "edit", "other_word")
+REFERENCE_VOICES = {"ko": "ko", "en": "en-us"}  # the kiosk's offline reference voice (app.tts)
+TRAINING_DIR = Path(__file__).resolve().parent
+DEFAULT_VOCAB = (TRAINING_DIR / "vocab_ko.txt", TRAINING_DIR / "vocab_en.txt")
+FORMAT_VERSION = 1
+
+# espeak-ng variants per split: every one checked to sound different from all others
+# (some names are aliases: klatt6 = caleb = klatt). Held-out splits mix male, female and klatt.
+DEFAULT_VOICE_SPLIT = {
+    "train": ("m1", "m2", "m4", "m5", "m7", "m8", "f1", "f3", "f4", "klatt", "klatt3", "klatt5", "adam", "Alex",
+              "Alicia", "Andy", "Annie", "aunty", "boris", "david", "ed", "Gene", "Jacky", "john", "linda", "max",
+              "Michael", "norbert", "paul", "quincy", "rob", "shelby", "steph", "travis", "grandma", "grandpa"),
+    "val": ("m3", "f2", "klatt2", "Andrea", "Lee", "victor"),
+    "test": ("m6", "f5", "klatt4", "belinda", "Mike", "robert", "anika"),
+}
+
+
+class CorpusError(MalsoriError):
+    """Bad corpus input (vocabulary file, options, output folder); the message says which."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class VocabEntry:
+    text: str
+    lang: str  # "ko" | "en"
+    kind: str  # "word" | "sentence"
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Every knob of the corpus (saved in corpus.json)."""
+
+    seed: int = 0
+    langs: tuple[str, ...] = ("ko", "en")
+    attempts_per_word: int = 8  # attempts per vocabulary entry (each a row of the manifest)
+    kind_weights: dict = field(default_factory=lambda: {"correct": 0.45, "edit": 0.4, "other_word": 0.15})
+    n_edits_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)  # chance of 1, 2, 3 edits in an edit attempt
+    category_weights: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_CATEGORY_WEIGHTS.items()})
+    val_fraction: float = 0.1  # of each language's words (and, separately, sentences)
+    test_fraction: float = 0.1
+    voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_VOICE_SPLIT.items()})
+    reference_speed_wpm: int = 160  # the reference: default voice, default speed/pitch, clean
+    reference_pitch: int = 50
+    speed_wpm: tuple[int, int] = (120, 210)  # attempts: uniform integer range, words per minute
+    pitch: tuple[int, int] = (20, 80)  # attempts: espeak-ng pitch 0..99
+    # An edit counts only if its audio differs from the correct rendering in the same voice:
+    # `audible_distance` must reach this (identical audio gives 0, e.g. ㅅ/ㅆ; real edits
+    # 0.49-2.9; 5 wpm faster or 5 pitch steps higher 0.4-0.7).
+    min_audible_distance: float = 0.35
+    max_edit_tries: int = 6  # fresh draws of an attempt's edits before it becomes a correct attempt
+    sr: int = 16_000
+    babble_clips: int = 12  # babble bank size (clips of several train-voice talkers)
+    babble_talkers: tuple[int, int] = (3, 6)
+    babble_s: float = 4.0
+    augment: AugmentKnobs = field(default_factory=AugmentKnobs)
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))  # tuples → lists: what corpus.json holds
+
+
+# --- vocabulary ------------------------------------------------------------------------------
+
+_HANGUL = re.compile(r"[\uAC00-\uD7A3]")
+
+
+def guess_lang(text: str) -> str:
+    return "ko" if _HANGUL.search(text) else "en"
+
+
+def load_vocab(path: str | Path) -> list[VocabEntry]:
+    """A vocabulary file → entries, in file order, without duplicates.
+
+    .txt: one word or sentence per line, "#" starts a comment; the language is Korean when
+    the line has Hangul, else English; a line with a space or final .?! is a sentence.
+    .csv: a kiosk word list (`app.wordlists`, columns text, lang, kind, ...).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: no such vocabulary file")
+    if path.suffix.lower() == ".csv":
+        from app.wordlists import load_wordlist
+
+        entries = [VocabEntry(e.text, e.lang, e.kind) for e in load_wordlist(path)]
+    else:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{path}: not a UTF-8 text file") from exc
+        entries = []
+        for line in lines:
+            text = unicodedata.normalize("NFC", line.split("#", 1)[0].strip())
+            if text:
+                kind = "sentence" if (" " in text or text[-1] in ".?!") else "word"
+                entries.append(VocabEntry(text, guess_lang(text), kind))
+    seen, unique = set(), []
+    for e in entries:
+        if (e.lang, e.text) not in seen:
+            seen.add((e.lang, e.text))
+            unique.append(e)
+    return unique
+
+
+def split_entries(entries: list[VocabEntry], *, seed: int, val_fraction: float, test_fraction: float) -> list[str]:
+    """The split of each entry: per (language, kind) a seeded shuffle, then test, val, train.
+
+    A group of three or more entries gives val and test at least one each.
+    """
+    splits = ["train"] * len(entries)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, e in enumerate(entries):
+        groups.setdefault((e.lang, e.kind), []).append(i)
+    for (lang, kind), idx in sorted(groups.items()):
+        key = int.from_bytes(hashlib.sha256(f"{lang}/{kind}".encode()).digest()[:4], "little")
+        order = np.random.default_rng([seed, key]).permutation(len(idx))
+        n = len(idx)
+        n_test = max(1, round(n * test_fraction)) if n >= 3 and test_fraction > 0 else 0
+        n_val = max(1, round(n * val_fraction)) if n >= 3 and val_fraction > 0 else 0
+        for rank, j in enumerate(order):
+            splits[idx[j]] = "test" if rank < n_test else "val" if rank < n_test + n_val else "train"
+    return splits
+
+
+# --- audibility --------------------------------------------------------------------------------
+
+
+def audible_distance(a: np.ndarray, b: np.ndarray, *, sr: int) -> float:
+    """How different two renderings sound where they differ most: 0 for identical audio.
+
+    MFCCs (c1..c19, 25 ms window, 10 ms hop, per-coefficient scale shared by both takes)
+    aligned by DTW; the largest 50 ms mean of the aligned frame distances. Measured on
+    espeak-ng: a real one-phoneme edit gives 0.49-2.9, the same phonemes 5 wpm faster or
+    5 pitch steps higher 0.4-0.7, identical audio 0.
+    """
+    if len(a) == len(b) and np.array_equal(a, b):
+        return 0.0
+    return feature_distance(mfcc(a, sr=sr), mfcc(b, sr=sr))
+
+
+def feature_distance(fa: np.ndarray, fb: np.ndarray) -> float:
+    """`audible_distance` on precomputed `mfcc` features [frames, 19]."""
+    from librosa.sequence import dtw
+
+    scale = np.concatenate([fa, fb]).std(axis=0) + 1e-6
+    fa, fb = fa / scale, fb / scale
+    sq = (fa**2).sum(1)[:, None] + (fb**2).sum(1)[None, :] - 2.0 * fa @ fb.T
+    cost = np.sqrt(np.maximum(sq, 0.0) / fa.shape[1])
+    _, path = dtw(C=cost, backtrack=True)
+    steps = cost[path[:, 0], path[:, 1]]
+    width = min(5, len(steps))
+    return float(np.convolve(steps, np.ones(width) / width, mode="valid").max())
+
+
+def mfcc(y: np.ndarray, *, sr: int) -> np.ndarray:
+    """float64 [frames, 19]: MFCC c1..c19 of y (40 mel bands, 25 ms Hann window, 10 ms hop)."""
+    from scipy.fft import dct
+
+    win, hop = int(0.025 * sr), sr // 100
+    n_fft = 1 << (win - 1).bit_length()
+    y = np.asarray(y, np.float64)
+    if len(y) < win:
+        y = np.pad(y, (0, win - len(y)))
+    frames = np.lib.stride_tricks.sliding_window_view(y, win)[::hop] * np.hanning(win)
+    power = np.abs(np.fft.rfft(frames, n_fft)) ** 2
+    mel = np.log(power @ _mel_basis(sr, n_fft).T + 1e-10)
+    return dct(mel, type=2, norm="ortho", axis=1)[:, 1:20]
+
+
+@lru_cache(maxsize=4)
+def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=40, fmin=50.0, fmax=sr / 2 * 0.95)
+
+
+# --- one entry (runs in a worker process) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryTask:
+    index: int  # position in the vocabulary; names the files and seeds the randomness
+    entry: VocabEntry
+    split: str
+    others: tuple[VocabEntry, ...]  # same language, kind and split: the other_word pool
+    voices: tuple[str, ...]  # full espeak-ng voice names of this split ("ko+m3")
+
+
+@dataclass
+class EntryResult:
+    index: int
+    rows: list[dict]
+    inaudible: dict  # category → number of candidate edits dropped as inaudible
+    audible: dict  # category → number of candidate edits kept
+
+
+def attempt_seed(seed: int, index: int, k: int) -> int:
+    """The seed of attempt k of entry `index` (written to the manifest's seed column)."""
+    return int(np.random.SeedSequence([seed, index, k]).generate_state(1)[0])
+
+
+def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray]) -> EntryResult:
+    """Write one entry's reference and attempts; returns its manifest rows."""
+    from app.espeak import phoneme_tokens, synthesize
+    from app.fileio import atomic_write_wav
+
+    e, sr = task.entry, cfg.sr
+    ref_voice = REFERENCE_VOICES[e.lang]
+    stem = f"{e.lang}_{task.index:04d}"
+    ref_path = f"audio/ref/{stem}.wav"
+    reference = synthesize(e.text, voice=ref_voice, speed_wpm=cfg.reference_speed_wpm, pitch=cfg.reference_pitch, sr=sr)
+    atomic_write_wav(out_dir / ref_path, reference, sr=sr)
+
+    items = utterance_items(phoneme_tokens(e.text, voice=ref_voice), lang=e.lang)
+    say = dict(speed_wpm=cfg.reference_speed_wpm, pitch=cfg.reference_pitch, sr=sr)
+    correct_ref = synthesize(render(items), voice=ref_voice, **say)
+    correct_feats = mfcc(correct_ref, sr=sr)
+
+    # Keep only the candidate mistakes one can hear in the reference voice.
+    audible, stats_in, stats_out = [], {}, {}
+    for edit in candidate_edits(items, lang=e.lang):
+        if cfg.category_weights.get(e.lang, {}).get(edit.category, 0) <= 0:
+            continue
+        y = synthesize(render(apply_edits(items, [edit])), voice=ref_voice, **say)
+        same = len(y) == len(correct_ref) and np.array_equal(y, correct_ref)
+        if not same and feature_distance(correct_feats, mfcc(y, sr=sr)) >= cfg.min_audible_distance:
+            audible.append(edit)
+            stats_in[edit.category] = stats_in.get(edit.category, 0) + 1
+        else:
+            stats_out[edit.category] = stats_out.get(edit.category, 0) + 1
+
+    other_items: dict[str, list[str]] = {}
+    rows = []
+    for k in range(cfg.attempts_per_word):
+        seed = attempt_seed(cfg.seed, task.index, k)
+        rng = np.random.default_rng(seed)
+        kind = _draw(rng, cfg.kind_weights)
+        if kind == "other_word" and not task.others:
+            kind = "correct"
+        if kind == "edit" and not audible:
+            kind = "correct"
+        voice = task.voices[int(rng.integers(len(task.voices)))]
+        speed = int(rng.integers(cfg.speed_wpm[0], cfg.speed_wpm[1] + 1))
+        pitch = int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1))
+        spoken = dict(voice=voice, speed_wpm=speed, pitch=pitch, sr=sr)
+        edits = []
+        if kind == "other_word":
+            other = task.others[int(rng.integers(len(task.others)))]
+            if other.text not in other_items:
+                other_items[other.text] = utterance_items(phoneme_tokens(other.text, voice=ref_voice), lang=e.lang)
+            y, attempt_text = synthesize(render(other_items[other.text]), **spoken), other.text
+        else:
+            correct = synthesize(render(items), **spoken)
+            y, attempt_text = correct, render(items)
+            if kind == "edit":
+                n = 1 + int(rng.choice(3, p=np.asarray(cfg.n_edits_weights) / sum(cfg.n_edits_weights)))
+                for _ in range(cfg.max_edit_tries):
+                    edits = _draw_from(audible, n=n, rng=rng, weights=cfg.category_weights.get(e.lang, {}))
+                    edited = apply_edits(items, edits)
+                    y_edit = synthesize(render(edited), **spoken)
+                    if audible_distance(correct, y_edit, sr=sr) >= cfg.min_audible_distance:
+                        y, attempt_text = y_edit, render(edited)
+                        break
+                else:
+                    kind, edits = "correct", []  # never audible in this voice: say it right instead
+        y, info = augment(y, sr=sr, rng=rng, knobs=cfg.augment, babble=babble)
+        att_path = f"audio/att/{stem}_{k:02d}.wav"
+        atomic_write_wav(out_dir / att_path, y, sr=sr)
+        rows.append({
+            "reference": ref_path, "attempt": att_path, "label": int(kind == "correct"), "kind": kind,
+            "n_edits": {"correct": 0, "other_word": -1}.get(kind, len(edits)), "edits": format_edits(edits),
+            "word": e.text, "attempt_text": attempt_text, "lang": e.lang, "split": task.split, "voice": voice,
+            "speed_wpm": speed, "pitch": pitch, "snr_db": "" if info.snr_db is None else f"{info.snr_db:.1f}",
+            "noise": info.noise, "gain_db": f"{info.gain_db:.1f}", "reverb": f"{info.reverb:.2f}", "mic": info.mic,
+            "lead_s": f"{info.lead_s:.3f}", "trail_s": f"{info.trail_s:.3f}", "seed": seed,
+        })
+    return EntryResult(task.index, rows, stats_out, stats_in)
+
+
+def _draw(rng: np.random.Generator, weights: dict) -> str:
+    names = sorted(weights)
+    p = np.array([weights[n] for n in names], dtype=float)
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def _draw_from(pool: list, *, n: int, rng: np.random.Generator, weights: dict) -> list:
+    """Up to n edits at distinct phonemes from `pool`: a category by weight, then uniformly."""
+    chosen, used = [], set()
+    for _ in range(n):
+        free = [e for e in pool if e.pos not in used]
+        if not free:
+            break
+        cat = _draw(rng, {c: weights.get(c, 1.0) for c in {e.category for e in free}})
+        in_cat = [e for e in free if e.category == cat]
+        edit = in_cat[int(rng.integers(len(in_cat)))]
+        chosen.append(edit)
+        used.add(edit.pos)
+    return sorted(chosen, key=lambda e: e.pos)
+
+
+# --- babble ----------------------------------------------------------------------------------
+
+
+def make_babble_bank(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[np.ndarray]:
+    """`cfg.babble_clips` clips of several train-voice talkers saying train words, unit RMS."""
+    from app.espeak import synthesize
+
+    rng = np.random.default_rng([cfg.seed, 0xBAB])
+    voices = cfg.voice_split["train"]
+    bank = []
+    for _ in range(cfg.babble_clips):
+        talkers = []
+        for _ in range(int(rng.integers(cfg.babble_talkers[0], cfg.babble_talkers[1] + 1))):
+            picks = [entries[int(i)] for i in rng.integers(len(entries), size=4)]
+            lang = picks[0].lang
+            text = " ".join(p.text for p in picks if p.lang == lang)
+            voice = f"{REFERENCE_VOICES[lang]}+{voices[int(rng.integers(len(voices)))]}"
+            talkers.append(synthesize(text, voice=voice, speed_wpm=int(rng.integers(140, 200)),
+                                      pitch=int(rng.integers(20, 80)), sr=cfg.sr))
+        bank.append(mix_babble(talkers, length=int(cfg.babble_s * cfg.sr), rng=rng))
+    return bank
+
+
+def load_babble_bank(corpus_dir: str | Path, *, sr: int = 16_000) -> list[np.ndarray]:
+    """The babble clips a corpus saved (noise/babble_*.wav), for `augment(..., babble=)`."""
+    from preprocessing.audio import load_audio
+
+    return [load_audio(p, sr=sr) for p in sorted(Path(corpus_dir, "noise").glob("babble_*.wav"))]
+
+
+# --- the whole corpus ------------------------------------------------------------------------
+
+_worker_state: dict = {}
+
+
+def _init_worker(cfg: CorpusConfig, out_dir: str, babble: list[np.ndarray]) -> None:
+    _worker_state.update(cfg=cfg, out_dir=Path(out_dir), babble=babble)  # once per worker process
+
+
+def _run_task(task: EntryTask) -> EntryResult:
+    s = _worker_state
+    return make_entry(task, cfg=s["cfg"], out_dir=s["out_dir"], babble=s["babble"])
+
+
+def plan_tasks(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[EntryTask]:
+    """One task per entry (Korean first, then English), with its split, voices and other_word pool."""
+    entries = sorted(entries, key=lambda e: cfg.langs.index(e.lang))  # stable: file order within a language
+    splits = split_entries(entries, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    tasks = []
+    for i, (e, split) in enumerate(zip(entries, splits)):
+        others = tuple(o for o, s in zip(entries, splits) if s == split and o.lang == e.lang and o.kind == e.kind
+                       and o.text != e.text)
+        voices = tuple(f"{REFERENCE_VOICES[e.lang]}+{v}" for v in cfg.voice_split[split])
+        tasks.append(EntryTask(i, e, split, others, voices))
+    return tasks
+
+
+def make_corpus(
+    out_dir: str | Path,
+    *,
+    cfg: CorpusConfig,
+    vocab: list[VocabEntry],
+    jobs: int = 1,
+    progress: bool = False,
+    force: bool = False,
+) -> dict:
+    """Write the corpus into out_dir; returns what corpus.json holds.
+
+    force: replace an existing corpus there (its audio/ and noise/ folders are emptied first).
+    """
+    from app.fileio import atomic_write_json, atomic_write_text, atomic_write_wav
+
+    start = time.monotonic()
+    out_dir = Path(out_dir)
+    _check_config(cfg)
+    entries = [e for e in vocab if e.lang in cfg.langs]
+    if not entries:
+        raise CorpusError(f"the vocabulary has no entries in {', '.join(cfg.langs)}")
+    _prepare_out_dir(out_dir, force=force)
+
+    tasks = plan_tasks(entries, cfg=cfg)
+    babble = make_babble_bank(entries, cfg=cfg) if cfg.augment.noise_weights.get("babble", 0) > 0 else []
+    for i, clip in enumerate(babble):
+        atomic_write_wav(out_dir / "noise" / f"babble_{i:02d}.wav", clip * 0.25, sr=cfg.sr)
+
+    results = _run_all(tasks, cfg=cfg, out_dir=out_dir, babble=babble, jobs=jobs, progress=progress)
+    rows = [row for r in sorted(results, key=lambda r: r.index) for row in r.rows]
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    manifest = buf.getvalue()
+    atomic_write_text(out_dir / "manifest.csv", manifest)
+
+    summary = {
+        "format_version": FORMAT_VERSION,
+        "config": cfg.to_dict(),
+        "vocabulary": {s: sorted({t.entry.text for t in tasks if t.split == s}) for s in SPLITS},
+        "voices": {s: [f"+{v}" for v in cfg.voice_split[s]] for s in SPLITS},
+        "counts": _counts(rows),
+        "edit_candidates": {
+            "audible": _sum_stats(r.audible for r in results),
+            "inaudible": _sum_stats(r.inaudible for r in results),
+        },
+        "espeak_ng": _espeak_version(),
+        "generation_s": round(time.monotonic() - start, 1),
+        "jobs": jobs,
+        "content_hash": content_hash(out_dir, manifest),
+    }
+    atomic_write_json(out_dir / "corpus.json", summary)
+    return summary
+
+
+def _run_all(tasks, *, cfg, out_dir, babble, jobs, progress) -> list[EntryResult]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(cfg.attempts_per_word for _ in tasks), unit="pair", disable=not progress, smoothing=0.1)
+    results = []
+    with bar:
+        if jobs <= 1:
+            _init_worker(cfg, str(out_dir), babble)
+            try:
+                for task in tasks:
+                    results.append(_run_task(task))
+                    bar.update(cfg.attempts_per_word)
+            finally:
+                _worker_state.clear()
+        else:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")  # no inherited state: a worker is a clean process
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(cfg, str(out_dir), babble)) as pool:
+                # longest entries (sentences) first, so no worker is left with one at the end
+                order = sorted(tasks, key=lambda t: -len(t.entry.text))
+                for result in pool.imap_unordered(_run_task, order):
+                    results.append(result)
+                    bar.update(cfg.attempts_per_word)
+    return results
+
+
+def content_hash(out_dir: Path, manifest: str) -> str:
+    """sha256 over the manifest and every audio file it names (in manifest order): the data set's identity."""
+    h = hashlib.sha256(manifest.encode("utf-8"))
+    seen = set()
+    for row in csv.DictReader(io.StringIO(manifest)):
+        for rel in (row["reference"], row["attempt"]):
+            if rel not in seen:
+                seen.add(rel)
+                h.update(rel.encode())
+                h.update(hashlib.sha256((out_dir / rel).read_bytes()).digest())
+    return h.hexdigest()
+
+
+def read_manifest(corpus_dir: str | Path) -> list[dict]:
+    """The manifest rows as dicts of strings (paths still relative to corpus_dir)."""
+    path = Path(corpus_dir) / "manifest.csv"
+    if not path.is_file():
+        raise CorpusError(f"{path}: no corpus manifest (run `malsori make-corpus --out {corpus_dir}`)")
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _counts(rows: list[dict]) -> dict:
+    out: dict = {"pairs": len(rows)}
+    for split in SPLITS:
+        in_split = [r for r in rows if r["split"] == split]
+        out[split] = {"pairs": len(in_split), "words": len({(r["lang"], r["word"]) for r in in_split}),
+                      **{kind: sum(r["kind"] == kind for r in in_split) for kind in KINDS}}
+    out["n_edits"] = {str(n): sum(r["kind"] == "edit" and r["n_edits"] == n for r in rows) for n in (1, 2, 3)}
+    out["noise"] = {}
+    for r in rows:
+        out["noise"][r["noise"]] = out["noise"].get(r["noise"], 0) + 1
+    return out
+
+
+def _sum_stats(stats) -> dict:
+    total: dict = {}
+    for s in stats:
+        for k, v in s.items():
+            total[k] = total.get(k, 0) + v
+    return dict(sorted(total.items()))
+
+
+def _espeak_version() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def _check_config(cfg: CorpusConfig) -> None:
+    for lang in cfg.langs:
+        if lang not in REFERENCE_VOICES:
+            raise CorpusError(f"unsupported language {lang!r} (choose from {', '.join(REFERENCE_VOICES)})")
+    for split in SPLITS:
+        if not cfg.voice_split.get(split):
+            raise CorpusError(f"no voices for the {split} split")
+    seen: dict[str, str] = {}
+    for split in SPLITS:
+        for v in cfg.voice_split[split]:
+            if seen.setdefault(v, split) != split:
+                raise CorpusError(f"voice +{v} is in both the {seen[v]} and the {split} split")
+    if cfg.attempts_per_word < 1:
+        raise CorpusError("--attempts-per-word must be at least 1")
+    if not 0 <= cfg.augment.clean_fraction <= 1:
+        raise CorpusError("--clean-fraction must be between 0 and 1")
+    if cfg.val_fraction + cfg.test_fraction >= 1:
+        raise CorpusError("val and test fractions leave no training words")
+
+
+def _prepare_out_dir(out_dir: Path, *, force: bool) -> None:
+    import shutil
+
+    if (out_dir / "manifest.csv").exists() or (out_dir / "corpus.json").exists():
+        if not force:
+            raise CorpusError(f"{out_dir} already holds a corpus; pass --force to replace it")
+        for sub in ("audio", "noise"):
+            shutil.rmtree(out_dir / sub, ignore_errors=True)
+    elif out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise CorpusError(f"{out_dir} is not empty; choose a new folder or pass --force")
+    (out_dir / "audio" / "ref").mkdir(parents=True, exist_ok=True)
+    (out_dir / "audio" / "att").mkdir(parents=True, exist_ok=True)
+
+
+def split_voices(variants: list[str], *, seed: int, held_out: int = 2) -> dict:
+    """A custom voice list → {train, val, test}: a seeded shuffle, `held_out` voices each for val and test."""
+    variants = [v.lstrip("+") for v in variants]
+    if len(set(variants)) < 2 * held_out + 1:
+        raise CorpusError(f"--voices needs at least {2 * held_out + 1} different variants (val and test hold out "
+                          f"{held_out} each)")
+    order = [variants[i] for i in np.random.default_rng([seed, 0x5EED]).permutation(len(variants))]
+    return {"test": tuple(order[:held_out]), "val": tuple(order[held_out : 2 * held_out]),
+            "train": tuple(order[2 * held_out :])}
+
+
+def with_overrides(cfg: CorpusConfig, **changes) -> CorpusConfig:
+    """cfg with top-level fields replaced (None values ignored)."""
+    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,274 @@
+"""Phoneme strings and the learner mistakes the corpus makes in them.
+
+An utterance is a flat list of espeak-ng phoneme *items*: phoneme mnemonics with their
+stress mark ("'a", ",o", "p-", "tSh", "i:"), plus boundary items " " (between words) and
+"_:" (a pause between clauses). `render(items)` writes the "[[...]]" string espeak-ng speaks.
+
+An `Edit` changes one phoneme: a substitution, a deletion or an insertion. Positions count
+phonemes only (boundaries are not counted), from 0, in the *correct* utterance, so
+"p->ph@0;a->o@1" reads "phoneme 0 p became ph, phoneme 1 a became o". "∅" stands for
+nothing (a deletion's new phoneme, an insertion's old one); an insertion goes after its
+position. The confusion tables below are the realistic learner mistakes of the issue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+WORD_BOUNDARY = " "
+CLAUSE_PAUSE = "_:"
+BOUNDARIES = (WORD_BOUNDARY, CLAUSE_PAUSE)
+STRESS_MARKS = "',"
+NOTHING = "∅"
+VOWEL_INITIALS = "aeiouAEIOUV03@"  # espeak-ng vowel mnemonics (ko and en) start with one of these
+GLIDES = ("j", "w")
+
+# --- Korean (espeak-ng `ko` mnemonics: p plain, ph aspirated, p- tense; g/q are plain ㄱ) ----
+
+# (place, phonation) of each onset obstruent
+KO_OBSTRUENTS = {
+    "p": ("labial", "plain"), "b": ("labial", "plain"), "ph": ("labial", "aspirated"), "p-": ("labial", "tense"),
+    "t": ("alveolar", "plain"), "d": ("alveolar", "plain"), "th": ("alveolar", "aspirated"),
+    "t-": ("alveolar", "tense"),
+    "g": ("velar", "plain"), "q": ("velar", "plain"), "k": ("velar", "plain"), "kh": ("velar", "aspirated"),
+    "q-": ("velar", "tense"), "k-": ("velar", "tense"),
+    "tS;": ("affricate", "plain"), "dZ;": ("affricate", "plain"), "tS": ("affricate", "plain"),
+    "tSh": ("affricate", "aspirated"), "tS;-": ("affricate", "tense"),
+    "s": ("sibilant", "plain"), "s-": ("sibilant", "tense"),
+}
+# the mnemonic espeak-ng itself uses for (place, phonation), word-initially / inside a word
+KO_CANONICAL = {
+    ("labial", "plain"): ("p", "b"), ("labial", "aspirated"): ("ph", "ph"), ("labial", "tense"): ("p-", "p-"),
+    ("alveolar", "plain"): ("d", "d"), ("alveolar", "aspirated"): ("th", "th"),
+    ("alveolar", "tense"): ("t-", "t-"),
+    ("velar", "plain"): ("g", "q"), ("velar", "aspirated"): ("kh", "kh"), ("velar", "tense"): ("q-", "k-"),
+    ("affricate", "plain"): ("tS;", "dZ;"), ("affricate", "aspirated"): ("tSh", "tSh"),
+    ("affricate", "tense"): ("tS;-", "tS;-"),
+    ("sibilant", "plain"): ("s", "s"), ("sibilant", "tense"): ("s-", "s-"),
+}
+KO_PHONATIONS = ("plain", "aspirated", "tense")
+KO_CODA_STOPS = ("p", "t-", "q")  # the three places a Korean final stop can have
+KO_CODA_STOP_ITEMS = {"p", "b", "t", "t-", "d-", "d", "q", "k", "g"}
+KO_NASALS = ("m", "n", "N")
+KO_VOWEL_CONFUSIONS = {"@": ("o", "a"), "o": ("@", "u"), "u-": ("u",), "u": ("u-", "o"), "E": ("e",), "e": ("E",),
+                       "a": ("@",)}
+KO_MERGE_ASPIRATION = {"t": "th", "tS": "tSh"}  # espeak-ng prints ㅌ/ㅊ as t|h, tS|h
+
+# --- English (espeak-ng `en-us` mnemonics) ------------------------------------------------------
+
+EN_SUBSTITUTIONS = {
+    # category: {old: (new, ...)}
+    "liquid": {"r": ("l",), "l": ("r",)},
+    "th": {"T": ("s", "t"), "D": ("d", "z")},
+    "labial": {"v": ("b",), "f": ("p",), "b": ("v",)},
+    "vowel_length": {"i:": ("I",), "I": ("i:",), "u:": ("U",), "U": ("u:",), "A:": ("V",), "V": ("A:",),
+                     "O:": ("0",), "0": ("O:",), "a": ("E",), "E": ("a",)},
+}
+EN_EPENTHETIC_VOWEL = "@"  # Korean learners add a vowel after a final consonant ("bus" → "busu")
+
+DEFAULT_CATEGORY_WEIGHTS = {
+    "ko": {"laryngeal": 1.0, "coda": 1.0, "vowel": 1.0, "diphthong": 0.6},
+    "en": {"liquid": 1.0, "th": 1.0, "labial": 1.0, "vowel_length": 1.0, "epenthesis": 0.5},
+}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One changed phoneme. old/new: mnemonics without stress, "" for nothing."""
+
+    pos: int
+    old: str
+    new: str
+    category: str
+
+    def __str__(self) -> str:
+        return f"{self.old or NOTHING}->{self.new or NOTHING}@{self.pos}"
+
+
+def split_stress(item: str) -> tuple[str, str]:
+    """"'a" → ("'", "a"); "p-" → ("", "p-")."""
+    i = 0
+    while i < len(item) and item[i] in STRESS_MARKS:
+        i += 1
+    return item[:i], item[i:]
+
+
+def base(item: str) -> str:
+    return split_stress(item)[1]
+
+
+def is_vowel(item: str) -> bool:
+    b = base(item)
+    return bool(b) and b not in BOUNDARIES and b[0] in VOWEL_INITIALS
+
+
+def is_phoneme(item: str) -> bool:
+    return item not in BOUNDARIES
+
+
+def utterance_items(clauses: list[list[str]], *, lang: str) -> list[str]:
+    """Clauses from `app.espeak.phoneme_tokens` → one flat item list (see module docstring).
+
+    Korean: espeak-ng prints ㅌ/ㅊ as two phonemes (t|h, tS|h); they become one (th, tSh) so
+    that an edit swaps the whole consonant. A lone ";" (palatal mark) joins the phoneme before it.
+    """
+    items: list[str] = []
+    for c_i, clause in enumerate(clauses):
+        if c_i:
+            items.append(CLAUSE_PAUSE)
+        for item in clause:
+            if item == ";" and items and is_phoneme(items[-1]):
+                items[-1] += ";"
+            else:
+                items.append(item)
+    if lang != "ko":
+        return items
+    merged: list[str] = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        nxt = items[i + 1] if i + 1 < len(items) else ""
+        after = items[i + 2] if i + 2 < len(items) else ""
+        if item in KO_MERGE_ASPIRATION and nxt == "h" and (is_vowel(after) or after in GLIDES):
+            merged.append(KO_MERGE_ASPIRATION[item])
+            i += 2
+        else:
+            merged.append(item)
+            i += 1
+    return merged
+
+
+def render(items: list[str]) -> str:
+    """Items → the "[[...]]" string espeak-ng speaks (clause pauses keep spaces around them)."""
+    out = []
+    for item in items:
+        out.append(f" {item} " if item == CLAUSE_PAUSE else item)
+    return "[[" + " ".join("".join(out).split()) + "]]"
+
+
+def phoneme_string(items: list[str]) -> str:
+    """Items → a readable phoneme string ("p'uL", words separated by spaces)."""
+    return render(items)[2:-2]
+
+
+def _phoneme_positions(items: list[str]) -> list[int]:
+    """Item index of each phoneme, in phoneme order."""
+    return [i for i, item in enumerate(items) if is_phoneme(item)]
+
+
+def candidate_edits(items: list[str], *, lang: str) -> list[Edit]:
+    """Every realistic single-phoneme mistake in this utterance (see the tables above)."""
+    where = _phoneme_positions(items)
+    phon = [items[i] for i in where]
+    # a phoneme is word-final when the next item is a boundary or the end
+    final = [
+        (where[k] + 1 >= len(items)) or not is_phoneme(items[where[k] + 1]) for k in range(len(where))
+    ]
+    word_initial = [where[k] == 0 or not is_phoneme(items[where[k] - 1]) for k in range(len(where))]
+    edits: list[Edit] = []
+    for k, item in enumerate(phon):
+        b = base(item)
+        nxt = "" if final[k] else base(phon[k + 1])
+        followed_by_vowel = bool(nxt) and (is_vowel(nxt) or nxt in GLIDES)
+        if lang == "ko":
+            edits.extend(_korean_edits(k, b, nxt, followed_by_vowel, word_initial[k], prev=base(phon[k - 1]) if k else ""))
+        elif lang == "en":
+            for category, table in EN_SUBSTITUTIONS.items():
+                for new in table.get(b, ()):
+                    edits.append(Edit(k, b, new, category))
+            if final[k] and not is_vowel(item) and k > 0:
+                edits.append(Edit(k, "", EN_EPENTHETIC_VOWEL, "epenthesis"))
+    return edits
+
+
+def _korean_edits(k: int, b: str, nxt: str, followed_by_vowel: bool, word_initial: bool, *, prev: str) -> list[Edit]:
+    out: list[Edit] = []
+    if b in KO_OBSTRUENTS and followed_by_vowel:
+        place, phonation = KO_OBSTRUENTS[b]
+        for other in KO_PHONATIONS:
+            if other != phonation and (place, other) in KO_CANONICAL:
+                new = KO_CANONICAL[(place, other)][0 if word_initial else 1]
+                out.append(Edit(k, b, new, "laryngeal"))
+    elif not followed_by_vowel and not is_vowel(b) and b not in GLIDES and b != "h":
+        # a final consonant (or one before another consonant): dropped or changed
+        if b in KO_CODA_STOP_ITEMS or b in KO_NASALS or b == "L":
+            out.append(Edit(k, b, "", "coda"))
+        if b in KO_CODA_STOP_ITEMS:
+            out.extend(Edit(k, b, new, "coda") for new in KO_CODA_STOPS if new != b)
+        elif b in KO_NASALS:
+            out.extend(Edit(k, b, new, "coda") for new in KO_NASALS if new != b)
+        elif b == "L":
+            out.append(Edit(k, b, "n", "coda"))
+    for new in KO_VOWEL_CONFUSIONS.get(b, ()):
+        out.append(Edit(k, b, new, "vowel"))
+    if b in GLIDES and nxt and is_vowel(nxt):
+        out.append(Edit(k, b, "", "diphthong"))  # 와 → 아, 여 → 어
+    elif b == "j" and prev == "u-":
+        out.append(Edit(k, b, "", "diphthong"))  # 의 → 으
+    return out
+
+
+def draw_edits(
+    items: list[str], *, lang: str, n: int, rng: np.random.Generator, weights: dict[str, float] | None = None
+) -> list[Edit]:
+    """Up to `n` edits at distinct phonemes: a category by weight, then a candidate uniformly.
+
+    Returns fewer than `n` when the utterance has too few candidates (possibly none).
+    """
+    weights = weights if weights is not None else DEFAULT_CATEGORY_WEIGHTS.get(lang, {})
+    pool = candidate_edits(items, lang=lang)
+    chosen: list[Edit] = []
+    used: set[int] = set()
+    for _ in range(n):
+        free = [e for e in pool if e.pos not in used and weights.get(e.category, 0.0) > 0]
+        if not free:
+            break
+        cats = sorted({e.category for e in free})
+        p = np.array([weights[c] for c in cats], dtype=float)
+        cat = cats[int(rng.choice(len(cats), p=p / p.sum()))]
+        in_cat = [e for e in free if e.category == cat]
+        edit = in_cat[int(rng.integers(len(in_cat)))]
+        chosen.append(edit)
+        used.add(edit.pos)
+    return sorted(chosen, key=lambda e: (e.pos, e.old == ""))
+
+
+def apply_edits(items: list[str], edits: list[Edit]) -> list[str]:
+    """The utterance with the edits made (substitutions keep the phoneme's stress mark)."""
+    by_pos = {e.pos: e for e in edits}
+    out: list[str] = []
+    k = -1
+    for item in items:
+        if not is_phoneme(item):
+            out.append(item)
+            continue
+        k += 1
+        edit = by_pos.get(k)
+        stress, b = split_stress(item)
+        if edit is None:
+            out.append(item)
+            continue
+        if edit.old == "":  # insertion after this phoneme
+            out.extend([item, edit.new])
+        elif b != edit.old:
+            raise ValueError(f"edit {edit} does not match phoneme {item!r} at {k}")
+        elif edit.new:
+            out.append(stress + edit.new)
+        # else: a deletion leaves the phoneme out
+    return out
+
+
+def format_edits(edits: list[Edit]) -> str:
+    return ";".join(str(e) for e in edits)
+
+
+def parse_edits(text: str) -> list[tuple[str, str, int]]:
+    """"p->ph@0;∅->@@3" → [("p", "ph", 0), ("", "@", 3)] (old, new, position)."""
+    out = []
+    for part in filter(None, text.split(";")):
+        change, _, pos = part.rpartition("@")
+        old, _, new = change.partition("->")
+        out.append((old.replace(NOTHING, ""), new.replace(NOTHING, ""), int(pos)))
+    return out
