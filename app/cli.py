@@ -20,7 +20,10 @@ COMMAND_MODULES = [
     "app.commands.score",
     "app.commands.make_corpus",
     "app.commands.tts",
+    "app.commands.train",
+    "app.commands.evaluate",
     "app.commands.kiosk",
+    "app.commands.mic",
 ]
 
 EXIT_INTERNAL = 70

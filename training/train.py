@@ -337,7 +337,7 @@ def train(cfg: TrainConfig) -> dict:
     }
     if rank == 0:
         provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": history,
-                      "torch": torch.__version__}
+                      "torch": str(torch.__version__)}
         save_checkpoint(out, Checkpoint(model.cpu(), pre, calibration, provenance))
     if world > 1:
         import torch.distributed as dist

@@ -1,0 +1,154 @@
+"""Training: a few steps on a tiny espeak-ng corpus lower the loss and separate an easy pair;
+checkpoints round-trip; manifests of real recordings are accepted."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from models import FrameEncoder, Scorer, count_parameters, load_checkpoint
+from models.calibration import calibration_through
+from models.distance import dtw_distance
+from models.loss import contrastive_loss
+from tests.tiny_corpus import make_tiny_corpus
+from training.dataset import (
+    BalanceConfig,
+    BalancedPairSampler,
+    ManifestError,
+    load_images,
+    pad_images,
+    read_manifest,
+    usable,
+)
+from training.train import TrainConfig, pair_distances, train
+from preprocessing import PreprocessConfig
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    make_tiny_corpus(out, words=("바다", "나무", "사과", "하늘"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_images(tiny):
+    records = read_manifest(tiny)
+    images = load_images(records, PreprocessConfig(), cache_dir=tiny, progress=False)
+    return usable(records, images), images
+
+
+def _config(tiny, out, **kw):
+    base = dict(data=str(tiny), out=str(out), steps_per_epoch=6, max_epochs=2, batch_size=6, patience=5,
+                threads=1, jobs=1, progress=False, val_max_pairs=50)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_a_few_steps_lower_the_loss_and_separate_an_easy_pair(tiny_images):
+    records, images = tiny_images
+    torch.manual_seed(0)
+    model = FrameEncoder()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    correct = next(r for r in records if r.kind == "correct" and r.voice == "ko+f2")
+    other = next(r for r in records if r.kind == "other_word" and r.reference == correct.reference)
+    pairs = [correct, other]
+    batch, lengths = pad_images([images[r.reference] for r in pairs] + [images[r.attempt] for r in pairs])
+    same = torch.tensor([1.0, 0.0])
+
+    def loss_and_distances():
+        d = pair_distances(model(batch, lengths), lengths.tolist(), [(0, 2), (1, 3)])
+        return contrastive_loss(d, same, margin=0.5), d
+
+    first, _ = loss_and_distances()
+    for _ in range(15):
+        loss, _ = loss_and_distances()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    last, d = loss_and_distances()
+    assert last.item() < 0.5 * first.item()
+    assert float(d[0]) < float(d[1])  # the correct take is nearer than another word
+
+
+def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_path):
+    out = tmp_path / "model.pt"
+    summary = train(_config(tiny, out))
+    assert out.is_file() and (tmp_path / "model.pt.state").is_file()
+    assert summary["epochs_run"] == 2 and summary["parameters"] <= 1_000_000
+
+    ckpt = load_checkpoint(out)
+    assert ckpt.provenance["config"]["seed"] == 0
+    assert ckpt.provenance["dataset_hash"] == summary["dataset_hash"]
+    assert len(ckpt.provenance["history"]) == 2
+    assert count_parameters(ckpt.model) == summary["parameters"]
+
+    # round trip: the saved weights give the same distance as the in-memory ones would
+    records = read_manifest(tiny)
+    r = next(x for x in records if x.kind == "correct")
+    result = Scorer(ckpt).score_pair(r.reference, r.attempt)
+    again = Scorer.from_path(out).score_pair(r.reference, r.attempt)
+    assert 0.0 <= result.score <= 100.0 and result.score == pytest.approx(again.score)
+
+    # --resume continues from the saved epoch instead of starting over
+    resumed = train(_config(tiny, out, max_epochs=3, resume=True))
+    assert resumed["epochs_run"] == 3
+    assert len(load_checkpoint(out).provenance["history"]) == 3
+
+
+def test_resume_without_state_is_a_clear_error(tiny, tmp_path):
+    with pytest.raises(ManifestError, match="no training state"):
+        train(_config(tiny, tmp_path / "none.pt", resume=True))
+
+
+def test_real_recordings_manifest_with_human_scores_and_no_split(tiny, tmp_path):
+    rows = list(csv.DictReader(open(tiny / "manifest.csv", encoding="utf-8")))
+    real = tmp_path / "school"
+    real.mkdir()
+    with open(real / "manifest.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["reference", "attempt", "human_score"])
+        w.writeheader()
+        for row in rows:
+            w.writerow({"reference": str(tiny / row["reference"]), "attempt": str(tiny / row["attempt"]),
+                        "human_score": 92 if row["label"] == "1" else 15})
+    records = read_manifest(real)
+    assert {r.split for r in records} <= {"train", "val", "test"}
+    by_ref = {}
+    for r in records:
+        by_ref.setdefault(r.reference, set()).add(r.split)
+    assert all(len(s) == 1 for s in by_ref.values())  # one reference never straddles splits
+    assert [r.target for r in records[:3]] == [0.92, 0.15, 0.15]
+    assert read_manifest(real) == records  # deterministic
+
+
+def test_manifest_without_labels_is_refused(tmp_path):
+    (tmp_path / "manifest.csv").write_text("reference,attempt\na.wav,b.wav\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="label or human_score"):
+        read_manifest(tmp_path)
+    with pytest.raises(ManifestError, match="not found"):
+        read_manifest(tmp_path / "missing")
+
+
+def test_balanced_sampler_draws_half_correct(tiny_images):
+    records, _ = tiny_images
+    sampler = BalancedPairSampler(records, balance=BalanceConfig(edit_share=0.5), seed=1)
+    batch = sampler.batch(20)
+    labels = np.array([records[i].label for i in batch])
+    assert labels.sum() == 10
+    assert {records[i].kind for i in batch if records[i].label == 0} == {"edit", "other_word"}
+
+
+def test_image_cache_is_reused(tiny, tiny_images):
+    records, images = tiny_images
+    assert list(tiny.glob(".malsori-images-*.npz"))
+    again = load_images(read_manifest(tiny), PreprocessConfig(), cache_dir=tiny, progress=False)
+    some = records[0].attempt
+    np.testing.assert_array_equal(again[some], images[some])
+
+
+def test_calibration_through_two_anchors():
+    cal = calibration_through(0.1, 90.0, 0.3, 30.0)
+    assert cal.score(0.1) == pytest.approx(90.0) and cal.score(0.3) == pytest.approx(30.0)
+    assert cal.score(0.0) > 90.0 and cal.score(1.0) < 1.0
