@@ -14,6 +14,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
+from PyQt5 import sip
 from PyQt5.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,11 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 class TaskRunner(QObject):
-    """Runs callables on a thread pool. Create it on the GUI thread."""
+    """Runs callables on a thread pool. Create it on the GUI thread.
+
+    Give it the window as parent: results that arrive after the window was destroyed are
+    dropped instead of reaching deleted widgets.
+    """
 
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -66,11 +71,15 @@ class TaskRunner(QObject):
         self._pending.add(task)
 
         def finish(result: Any) -> None:
+            if sip.isdeleted(self):
+                return  # the window that asked is gone (parent the runner to it)
             self._pending.discard(task)
             if on_done is not None:
                 on_done(result)
 
         def fail(exc: BaseException) -> None:
+            if sip.isdeleted(self):
+                return
             self._pending.discard(task)
             if on_error is not None:
                 on_error(exc)

@@ -14,7 +14,8 @@ from PyQt5.QtCore import Qt, QTimer
 
 from app.kiosk import controller as ctl
 from app.kiosk.settings import KioskSettings, load_settings, save_settings
-from tests.speech import pad, speak
+from fakemic import fake_mic  # noqa: F401  (the ALSA file-plugin microphone fixture)
+from speech import pad, speak
 
 pytest.importorskip("pytestqt")
 
@@ -55,12 +56,13 @@ def home(tmp_path, monkeypatch, tiny_model, tts_cache) -> Path:
 
 
 @pytest.fixture
-def mic(tmp_path, monkeypatch):
-    """serve(audio16k): the ALSA default capture device now plays `audio` (48 kHz raw file)."""
-    fakemic = _fakemic_module()
+def mic(fake_mic, home, monkeypatch):
+    """serve(audio16k): ALSA's default capture device (a 48 kHz-only "USB mic") now plays `audio`."""
 
     def serve(audio: np.ndarray):
-        return fakemic.serve(audio, sr=16_000, tmp_path=tmp_path, monkeypatch=monkeypatch)
+        mic_home = fake_mic(audio, sr=16_000)
+        monkeypatch.setenv("MALSORI_HOME", str(home))  # fake_mic points it elsewhere
+        return mic_home
 
     return serve
 
@@ -115,7 +117,7 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic):
     assert images[1][0].get_array().shape == rr.result.attempt_image.shape
     assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s)
     assert [chip.text() for chip in w.history.chips] == [f"사과  {rr.score:.0f}"]
-    assert Path(c.take.path).is_file() if getattr(c.take, "path", None) else True
+    assert c.take.path is not None and Path(c.take.path).is_file()  # nothing the learner said is lost
 
     # Again keeps the word, Next moves on; the history keeps the best score.
     click(qtbot, w.again_button)
@@ -319,84 +321,6 @@ def test_workers_run_off_the_gui_thread_and_report_back_on_it(qtbot):
     with qtbot.waitCallback() as failed:
         runner.run_task(fail, None, lambda exc: failed(exc))
     assert isinstance(failed.args[0], NoSpeechError)
-
-
-# --- stand-in until app.recorder / tests/fakemic land -------------------------------------------
-
-
-def _fakemic_module():
-    try:
-        from tests import fakemic  # the microphone issue's helper
-
-        return fakemic
-    except ImportError:
-        return _LocalFakeMic
-
-
-class _LocalFakeMic:
-    """ALSA file plugin as the default capture device (see shared/ARCHITECTURE.md)."""
-
-    ASOUNDRC = """pcm.!default {{ type asym; playback.pcm "nullout"; capture.pcm "fakemic" }}
-pcm.nullout {{ type null }}
-pcm.fakemic {{ type plug; slave {{ pcm "fileraw"; format S16_LE; rate 48000; channels 1 }} }}
-pcm.fileraw {{ type file; slave.pcm "null"; file "/dev/null"; infile "{raw}"; format "raw" }}
-"""
-
-    @classmethod
-    def serve(cls, audio, *, sr, tmp_path, monkeypatch):
-        import sounddevice as sd
-
-        from preprocessing import resample
-
-        mic_home = tmp_path / "mic-home"
-        mic_home.mkdir(exist_ok=True)
-        raw = mic_home / "mic.raw"
-        y48 = resample(np.asarray(audio, np.float32), orig_sr=sr, sr=48_000)
-        raw.write_bytes((np.clip(y48, -1, 1) * 32767).astype("<i2").tobytes())
-        (mic_home / ".asoundrc").write_text(cls.ASOUNDRC.format(raw=raw), encoding="utf-8")
-        monkeypatch.setenv("HOME", str(mic_home))
-        sd._terminate()
-        sd._initialize()  # PortAudio reads ~/.asoundrc when it starts
-        try:
-            import app.recorder  # noqa: F401
-        except ImportError:
-            monkeypatch.setitem(sys.modules, "app.recorder", _stand_in_recorder_module())
-        return raw
-
-
-def _stand_in_recorder_module():
-    import types
-    from dataclasses import dataclass
-
-    @dataclass
-    class Take:
-        audio: np.ndarray
-        sr: int
-        path: object
-        stopped_by: str
-        speech_found: bool
-
-    class Recorder:
-        def __init__(self, *, device=None, sr=16000, max_seconds=8.0, auto_stop=True, on_level=None,
-                     save_dir=None, cfg=None):
-            self.sr, self.max_seconds, self.on_level = sr, max_seconds, on_level
-
-        def record(self):
-            import sounddevice as sd
-
-            y = sd.rec(int(self.sr * self.max_seconds), samplerate=self.sr, channels=1, dtype="float32")
-            sd.wait()
-            y = y[:, 0].copy()
-            for block in np.array_split(y, 20):
-                self.on_level(min(1.0, float(np.sqrt(np.mean(block**2))) * 4))
-            return Take(y, self.sr, None, "max-length", bool(np.abs(y).max() > 0.01))
-
-        def stop(self):
-            pass
-
-    module = types.ModuleType("app.recorder")
-    module.Take, module.Recorder = Take, Recorder
-    return module
 
 
 PROC_CARDS = """ 0 [vc4hdmi0       ]: vc4-hdmi - vc4-hdmi-0

@@ -83,6 +83,8 @@ class Kiosk:
         self.controller.set_entries(entries)
         self.window = KioskWindow(self.controller, self.runner, list_names=list_names(),
                                   on_settings_saved=self.apply_settings)
+        if isinstance(self.runner, QObject):
+            self.runner.setParent(self.window)  # late results for a closed window are dropped
         if problem:
             self.window.start_message.setText(problem)
 
