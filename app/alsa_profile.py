@@ -206,6 +206,18 @@ def remember_choice(config: Path, *, card_id: str, card_name: str, profile: Path
     atomic_write_json(config, data)
 
 
+def forget_choice(config: Path) -> None:
+    """Remove the recorded mic choice (after a reset); other keys stay."""
+    config = Path(config)
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # nothing recorded, or nothing we may safely rewrite
+    if isinstance(data, dict) and "microphone" in data:
+        del data["microphone"]
+        atomic_write_json(config, data)
+
+
 def remembered_choice(config: Path) -> dict | None:
     try:
         data = json.loads(Path(config).read_text(encoding="utf-8"))

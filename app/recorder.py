@@ -201,6 +201,7 @@ class Recorder:
         self.min_speech_s = self.cfg.min_speech_s if min_speech_s is None else min_speech_s
         self.no_data_timeout_s = no_data_timeout_s
         self._stop_requested = threading.Event()
+        self._stream = None
 
     def stop(self) -> None:
         """End the current take early (thread-safe); record() returns with stopped_by="stopped"."""
@@ -222,6 +223,7 @@ class Recorder:
             audio, stopped_by, onset, speech_found, error = self._consume(state, native_sr)
         finally:
             state.halt = True
+            self._stream = None
             _close_in_background(stream, sd)
 
         speech_start_s = None
@@ -293,6 +295,7 @@ class Recorder:
                 state.ended_by_us = True
                 raise sd.CallbackStop
 
+        stream = None
         try:
             stream = sd.InputStream(
                 device=info["index"],
@@ -303,8 +306,12 @@ class Recorder:
                 callback=callback,
                 finished_callback=lambda: state.blocks.put(None),
             )
+            self._stream = stream  # the open stream, while record() runs
             stream.start()
         except sd.PortAudioError as exc:
+            self._stream = None
+            if stream is not None:
+                stream.close(ignore_errors=True)
             raise DeviceError(f"cannot open the microphone {info['name']!r} at {native_sr} Hz: {exc}") from exc
         return stream
 
@@ -389,3 +396,50 @@ def _close_in_background(stream, sd, *, wait_s: float = 1.0) -> None:
     closer = threading.Thread(target=close, name="malsori-close-stream", daemon=True)
     closer.start()
     closer.join(wait_s)
+
+
+@dataclass(frozen=True)
+class LevelReport:
+    """How a take sounds to the engine: what `malsori mic test` prints (dBFS: 0 is full scale)."""
+
+    level_dbfs: float  # RMS over the loudest half of the frames (the speaking level)
+    peak_dbfs: float
+    clipped_fraction: float  # samples at or above cfg.clip_level
+    noise_floor_dbfs: float  # 10th-percentile frame energy: the room and the mic's own hiss
+    speech_found: bool
+
+    def advice(self) -> list[str]:
+        """Things a person can fix, in words."""
+        tips = []
+        if self.clipped_fraction > 0.001:
+            tips.append("the sound is clipped: move the mic further away or lower its gain (alsamixer)")
+        if self.speech_found and self.level_dbfs < -35:
+            tips.append("speech is quiet: move closer or raise the mic gain (alsamixer, F4 for capture)")
+        if self.noise_floor_dbfs > -45:
+            tips.append("the room or the mic is noisy: the noise filter will work hard")
+        if not self.speech_found:
+            tips.append("no speech was heard: speak while the test records")
+        return tips
+
+
+def level_report(audio: np.ndarray, *, sr: int, cfg: PreprocessConfig | None = None, speech_found: bool) -> LevelReport:
+    """Level, peak, clipping and noise floor of `audio` (float32 mono at `sr`)."""
+    cfg = cfg or PreprocessConfig()
+    y = np.asarray(audio, np.float64)
+    if y.size == 0:
+        return LevelReport(-math.inf, -math.inf, 0.0, -math.inf, speech_found)
+    n = max(1, sr * cfg.vad_frame_ms // 1000)
+    frames = y[: max(n, len(y) // n * n)].reshape(-1, min(n, len(y)))
+    energy = np.mean(frames**2, axis=1)
+
+    def db(power: float) -> float:
+        return 10 * math.log10(power) if power > 0 else -math.inf
+
+    loud = np.sort(energy)[len(energy) // 2 :]
+    return LevelReport(
+        level_dbfs=db(float(np.mean(loud))),
+        peak_dbfs=db(float(np.max(y**2))),
+        clipped_fraction=float(np.mean(np.abs(y) >= cfg.clip_level)),
+        noise_floor_dbfs=db(float(np.percentile(energy, 10))),
+        speech_found=speech_found,
+    )

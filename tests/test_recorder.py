@@ -1,0 +1,204 @@
+"""The recorder, end to end through PortAudio and ALSA's file plugin (tests/fakemic.py).
+
+The fake mic serves espeak-ng speech padded with known silence, rate-locked at 48 or
+44.1 kHz like a USB mic's raw device. Timing is judged by sample positions: where the
+take ends in the source audio against where the speech ends there.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import threading
+import tty
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fakemic import asoundrc_text, fake_mic, use_home  # noqa: F401  (fake_mic is a fixture)
+from speech import SR, pad, speak
+
+from app.recorder import Endpointer, Recorder, level_from_rms
+from preprocessing import PreprocessConfig
+from preprocessing.errors import DeviceError
+
+LEAD_S, TRAIL_S = 1.0, 2.0
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return speak("안녕하세요 반갑습니다")
+
+
+def locate(take_audio: np.ndarray, speech: np.ndarray) -> int:
+    """Where `speech` starts in the take (cross-correlation peak), in samples."""
+    c = np.correlate(take_audio, speech, "valid")
+    return int(np.argmax(c))
+
+
+@pytest.mark.parametrize("native_sr", [48_000, 44_100])
+def test_take_holds_the_speech_from_a_mic_that_only_records_at_its_native_rate(fake_mic, speech, tmp_path, native_sr):
+    import sounddevice as sd
+
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S), native_sr=native_sr)
+    with pytest.raises(sd.PortAudioError):  # like a USB mic's hw: device, 16 kHz is refused
+        sd.check_input_settings(samplerate=16_000, channels=1, dtype="int16")
+
+    take = Recorder(save_dir=tmp_path / "takes").record()
+
+    assert take.sr == 16_000 and take.device_sr == native_sr
+    assert take.stopped_by == "speech-end" and take.speech_found
+    at = locate(take.audio, speech)
+    heard = take.audio[at : at + len(speech)]
+    assert len(heard) == len(speech)  # the whole utterance is in the take
+    assert np.corrcoef(heard, speech)[0, 1] > 0.99  # resampled back to 16 kHz faithfully
+    assert abs(np.std(heard) / np.std(speech) - 1) < 0.02
+    # the pre-roll before the onset is kept for the noise filter
+    assert 0.25 <= at / SR <= 0.35
+    assert take.speech_start_s == pytest.approx(at / SR, abs=0.04)
+
+
+def test_auto_stop_fires_within_half_a_second_of_the_end_of_speech(fake_mic, speech, tmp_path):
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S), native_sr=48_000)
+    take = Recorder(save_dir=tmp_path, max_seconds=8.0).record()
+    at = locate(take.audio, speech)
+    take_start_in_source = LEAD_S * SR - at
+    stop_in_source = take_start_in_source + len(take.audio)
+    speech_end = (LEAD_S * SR + len(speech))
+    assert take.stopped_by == "speech-end"
+    assert 0 <= (stop_in_source - speech_end) / SR <= 0.5
+
+
+def test_the_take_is_saved_before_record_returns(fake_mic, speech, tmp_path, monkeypatch):
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path / "malsori"))
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    take = Recorder().record()  # default place: app.paths.recordings_dir()
+    assert take.path is not None and take.path.parent == tmp_path / "malsori" / "recordings"
+    saved, sr = sf.read(take.path, dtype="float32")
+    assert sr == 16_000 and len(saved) == len(take.audio)
+    assert np.max(np.abs(saved - take.audio)) < 1e-4  # 16-bit wav of the same samples
+
+
+def test_silence_runs_to_max_length_without_speech(fake_mic, tmp_path):
+    fake_mic(np.zeros(SR * 4, np.float32))
+    take = Recorder(save_dir=tmp_path, max_seconds=1.5).record()
+    assert take.stopped_by == "max-length" and not take.speech_found
+    assert len(take.audio) == pytest.approx(1.5 * SR, abs=2)
+
+
+def test_without_auto_stop_it_keeps_recording_after_the_speech(fake_mic, speech, tmp_path):
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    take = Recorder(save_dir=tmp_path, auto_stop=False, max_seconds=5.0).record()
+    assert take.stopped_by == "max-length" and take.speech_found
+    assert len(take.audio) == pytest.approx(5.0 * SR, abs=2)
+    assert locate(take.audio, speech) == pytest.approx(LEAD_S * SR, abs=2)  # nothing cut at the start
+
+
+def test_stop_ends_the_take_early(fake_mic, speech, tmp_path):
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    recorder = Recorder(save_dir=tmp_path, on_level=lambda level: recorder.stop())
+    take = recorder.record()
+    assert take.stopped_by == "stopped"
+    assert len(take.audio) < LEAD_S * SR  # ended before the speech began
+    assert not take.speech_found
+
+
+def test_level_readings_follow_the_speech(fake_mic, speech, tmp_path):
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    levels: list[float] = []
+    Recorder(save_dir=tmp_path, auto_stop=False, max_seconds=4.0, on_level=levels.append).record()
+    levels = np.array(levels)
+    assert np.all((levels >= 0) & (levels <= 1))
+    per_second = len(levels) / 4.0
+    assert 20 <= per_second <= 60  # a few dozen readings per second of audio
+    blocks_in_lead = int(LEAD_S * per_second) - 2
+    assert np.all(levels[:blocks_in_lead] == 0)  # digital silence
+    assert levels.max() > 0.7  # speech at about -6 dBFS
+
+
+def test_level_mapping_is_dbfs_from_minus_60_to_0():
+    assert level_from_rms(1.0) == 1.0
+    assert level_from_rms(10 ** (-30 / 20)) == pytest.approx(0.5)
+    assert level_from_rms(10 ** (-80 / 20)) == 0.0
+    assert level_from_rms(0.0) == 0.0
+
+
+def test_endpointer_ignores_a_click_and_waits_for_real_speech(speech):
+    click = np.zeros(SR, np.float32)
+    click[SR // 2 : SR // 2 + 160] = 0.8  # 10 ms: shorter than vad_min_run_ms
+    y = np.concatenate([click, pad(speech, lead_s=0.5, trail_s=1.0)])
+    ep = Endpointer(sr=SR, cfg=PreprocessConfig(), min_speech_s=0.2, end_silence_s=0.4)
+    stop = ep.push(y)
+    speech_end = SR + SR // 2 + len(speech)
+    assert stop is not None and 0 <= stop - speech_end <= 0.5 * SR
+    assert ep.onset_sample >= SR + SR // 2 - 0.06 * SR
+
+
+def test_no_microphone_at_all_is_a_clear_error(tmp_path, monkeypatch):
+    from app.devices import reinit_portaudio
+
+    home = tmp_path / "empty-home"
+    home.mkdir()
+    use_home(home, monkeypatch)  # no .asoundrc and no sound card on this machine
+    try:
+        with pytest.raises(DeviceError, match="no microphone"):
+            Recorder(save_dir=tmp_path).record()
+    finally:
+        monkeypatch.undo()
+        reinit_portaudio()
+
+
+def _pty_mic(home, monkeypatch):
+    """A fake mic fed through a pseudo-terminal: it delivers what we write, then blocks like a stuck device."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    home.mkdir()
+    (home / ".asoundrc").write_text(asoundrc_text(os.ttyname(slave), native_sr=48_000))
+    use_home(home, monkeypatch)
+    return master, slave
+
+
+def test_a_mic_that_stops_delivering_ends_the_take_as_device_lost_and_keeps_the_audio(tmp_path, monkeypatch, speech):
+    from app.devices import reinit_portaudio
+    from fakemic import to_raw_s16
+
+    master, slave = _pty_mic(tmp_path / "home", monkeypatch)
+    sent = to_raw_s16(np.concatenate([np.zeros(SR // 2, np.float32), speech]), sr=SR, native_sr=48_000)
+    writer = threading.Thread(target=os.write, args=(master, sent), daemon=True)
+    writer.start()
+    try:
+        take = Recorder(save_dir=tmp_path / "takes", max_seconds=30, no_data_timeout_s=0.3).record()
+    finally:
+        os.close(master)  # unblocks the device's reader so the stream can close
+        os.close(slave)
+        for t in threading.enumerate():
+            if t.name == "malsori-close-stream":
+                t.join(5)
+        monkeypatch.undo()
+        reinit_portaudio()
+    assert take.stopped_by == "device-lost"
+    assert "no sound" in take.error
+    assert take.path is not None and take.path.exists()  # the partial take is kept
+    assert take.duration_s >= 0.9 * (0.5 + len(speech) / SR)
+    with pytest.raises(DeviceError, match="partial take is saved"):
+        take.raise_if_device_lost()
+
+
+def test_a_stream_that_ends_without_being_asked_is_a_lost_device(fake_mic, speech, tmp_path):
+    # PortAudio ends the stream by itself when its device fails (an unplugged USB mic);
+    # here the stream is aborted from outside, which looks the same to the recorder.
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=1.0))  # then silence, for as long as it is read
+    calls = []
+
+    def on_level(level):
+        calls.append(level)
+        if len(calls) == 10:
+            threading.Thread(target=recorder._stream.abort).start()
+
+    # 120 s arrive in about half a second here: ample time for the abort to land first
+    recorder = Recorder(save_dir=tmp_path, max_seconds=120, auto_stop=False, on_level=on_level)
+    take = recorder.record()
+    assert take.stopped_by == "device-lost"
+    assert "disappeared" in take.error
+    assert take.path is not None and take.path.exists()
+    assert 0 < take.duration_s < 120
