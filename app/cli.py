@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "app.commands.evaluate",
     "app.commands.kiosk",
     "app.commands.mic",
+    "app.commands.mic",
 ]
 
 EXIT_INTERNAL = 70
