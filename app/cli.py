@@ -24,7 +24,6 @@ COMMAND_MODULES = [
     "app.commands.evaluate",
     "app.commands.kiosk",
     "app.commands.mic",
-    "app.commands.mic",
 ]
 
 EXIT_INTERNAL = 70
