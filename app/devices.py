@@ -21,7 +21,7 @@ PROC_CARDS = Path("/proc/asound/cards")
 USB_DRIVER = "USB-Audio"
 
 # " 1 [Device         ]: USB-Audio - USB PnP Sound Device"
-_CARD_LINE = re.compile(r"^\s*(\d+)\s+\[([^\]\s]+)\s*\]:\s+(\S+)\s+-\s+(.*?)\s*$")
+_CARD_LINE = re.compile(r"^\s*(\d+)\s+\[([^\]\s]+)\s*\]:\s+(.*?)\s+-\s+(.*?)\s*$")
 
 
 @dataclass(frozen=True)

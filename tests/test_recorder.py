@@ -139,7 +139,11 @@ def test_no_microphone_at_all_is_a_clear_error(tmp_path, monkeypatch):
 
     home = tmp_path / "empty-home"
     home.mkdir()
-    use_home(home, monkeypatch)  # no .asoundrc and no sound card on this machine
+    # an ALSA whose only device is a card that does not exist, whatever cards this machine has
+    conf = tmp_path / "alsa.conf"
+    conf.write_text('pcm.!default { type hw; card "malsori_no_such_card" }\n')
+    monkeypatch.setenv("ALSA_CONFIG_PATH", str(conf))
+    use_home(home, monkeypatch)
     try:
         with pytest.raises(DeviceError, match="no microphone"):
             Recorder(save_dir=tmp_path).record()
