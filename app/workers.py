@@ -42,9 +42,15 @@ class _Task(QRunnable):
         except Exception as exc:  # every failure goes back to the GUI as a value
             if not _is_user_error(exc):
                 log.error("task %r failed:\n%s", getattr(self.func, "__name__", self.func), traceback.format_exc())
-            self.signals.failed.emit(exc)
+            self._deliver("failed", exc)
         else:
-            self.signals.finished.emit(result)
+            self._deliver("finished", result)
+
+    def _deliver(self, signal_name: str, value) -> None:
+        try:
+            getattr(self.signals, signal_name).emit(value)
+        except RuntimeError:  # the receiving side was destroyed (app shutting down): nobody to tell
+            pass
 
 
 def _is_user_error(exc: BaseException) -> bool:

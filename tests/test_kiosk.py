@@ -352,3 +352,15 @@ def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, t
     qtbot.waitUntil(lambda: panel.status.text().startswith("Microphone saved"), timeout=10_000)
     assert "hw:CARD=Device" in (user_home / ".asoundrc").read_text(encoding="utf-8")
     assert json.loads(config_path().read_text(encoding="utf-8"))["microphone"]["card_id"] == "Device"
+
+
+def test_every_page_fits_the_7_inch_touchscreen(qtbot, home):
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category("food")
+    w.history.set_history([(e, 90.0) for e in c.entries] * 6)  # a long session
+    w.history.setVisible(True)
+    for page in (w.start_page, w.practice_page, w.result_page, w.pin_pad, w.operator_panel):
+        w.pages.setCurrentWidget(page)
+        hint = w.minimumSizeHint()
+        assert hint.width() <= 800 and hint.height() <= 480, (page, hint)

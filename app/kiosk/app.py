@@ -163,6 +163,7 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False) -
     else:
         window.setWindowFlags(window.windowFlags() | Qt.FramelessWindowHint | Qt.WindowStaysOnTopHint)
         window.setCursor(Qt.BlankCursor)  # a finger needs no pointer
+        window.setGeometry(app.primaryScreen().geometry())  # a session without a window manager
         window.showFullScreen()
 
     def first_frame() -> None:

@@ -171,6 +171,12 @@ class KioskController(QObject):
         self.index = 0
         self._show_entry()
 
+    def practise(self, entry) -> None:
+        """Show `entry`'s card, within its category."""
+        self.choose_category(entry.category or "words")
+        self.index = self.queue.index(entry)
+        self._show_entry()
+
     def next_word(self) -> None:
         if not self.queue:
             return

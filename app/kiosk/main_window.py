@@ -18,6 +18,7 @@ from PyQt5.QtWidgets import (
     QPushButton,
     QScrollArea,
     QScroller,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -32,28 +33,32 @@ BAND_COLOURS = {"green": "#34c759", "amber": "#ff9f0a", "red": "#ff453a"}
 STYLE = """
 QWidget { background: #1c1c1e; color: #f2f2f7; font-size: 20px; }
 QPushButton { background: #0a84ff; color: white; border: none; border-radius: 14px;
-              padding: 10px 18px; min-height: 56px; font-size: 24px; font-weight: bold; }
+              padding: 6px 16px; min-height: 50px; font-size: 24px; font-weight: bold; }
 QPushButton:pressed { background: #0060df; }
 QPushButton:disabled { background: #3a3a3c; color: #8e8e93; }
 QPushButton#secondary { background: #3a3a3c; }
 QPushButton#danger { background: #ff453a; }
 QPushButton#speak { background: #ff375f; }
-QPushButton#category { background: #2c2c2e; min-height: 64px; font-size: 22px; }
-QPushButton#pinKey { background: #2c2c2e; min-width: 96px; min-height: 64px; font-size: 30px; }
+QPushButton#home { background: #3a3a3c; min-height: 36px; font-size: 20px; padding: 4px 12px; }
+QPushButton#category { background: #2c2c2e; min-height: 60px; font-size: 22px; }
+QPushButton#pinKey { background: #2c2c2e; min-width: 110px; min-height: 46px; font-size: 28px; padding: 2px; }
 QLabel#title { font-size: 26px; font-weight: bold; }
 QLabel#hangul { font-size: 88px; font-weight: bold; }
 QLabel#roman { font-size: 30px; color: #d1d1d6; }
 QLabel#gloss { font-size: 24px; color: #aeaeb2; }
-QLabel#score { font-size: 96px; font-weight: bold; }
+QLabel#score { font-size: 84px; font-weight: bold; }
 QLabel#verdict { font-size: 26px; }
 QLabel#message { font-size: 22px; color: #ffd60a; }
 QLabel#status { font-size: 16px; color: #8e8e93; }
-QLabel#pinTitle { font-size: 30px; font-weight: bold; }
-QLabel#pinDisplay { font-size: 40px; min-height: 56px; }
+QLabel#pinTitle { font-size: 26px; font-weight: bold; }
+QLabel#pinDisplay { font-size: 36px; min-height: 44px; }
 QLabel#chip { background: #2c2c2e; border-radius: 10px; padding: 4px 10px; font-size: 18px; }
 QProgressBar { border: none; background: #2c2c2e; border-radius: 8px; min-height: 22px; max-height: 22px; }
 QProgressBar::chunk { background: #34c759; border-radius: 8px; }
-QComboBox { min-height: 48px; font-size: 20px; background: #2c2c2e; }
+QScrollBar:vertical { width: 16px; background: #2c2c2e; border-radius: 8px; }
+QScrollBar::handle:vertical { background: #636366; border-radius: 8px; min-height: 48px; }
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical { height: 0px; }
+QComboBox { min-height: 40px; font-size: 20px; background: #2c2c2e; }
 """
 
 
@@ -111,12 +116,15 @@ class HistoryStrip(QWidget):
         self.row.setContentsMargins(8, 0, 8, 4)
         self.row.addStretch(1)
         self.chips: list[QLabel] = []
+        # Newest first; chips that do not fit are clipped on the right instead of widening the window.
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.setMinimumWidth(0)
 
     def set_history(self, items: list) -> None:
         for chip in self.chips:
             chip.deleteLater()
         self.chips = []
-        for entry, best in items[-8:]:  # the latest ones fit on a 7" screen
+        for entry, best in reversed(items[-12:]):
             text = f"{entry.text}  {best:.0f}" if best is not None else f"{entry.text}  —"
             chip = QLabel(text)
             chip.setObjectName("chip")
@@ -188,7 +196,7 @@ class KioskWindow(QMainWindow):
     def _top_bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
         self.home_button = QPushButton("⌂ Start")
-        self.home_button.setObjectName("secondary")
+        self.home_button.setObjectName("home")
         self.home_button.clicked.connect(self.go_home)
         self.title = QLabel("말소리 malsori")
         self.title.setObjectName("title")

@@ -45,6 +45,8 @@ class MelComparisonView(QWidget):
         self._layout.addWidget(self.canvas)
 
     def show_result(self, result) -> None:
+        from matplotlib.ticker import MaxNLocator
+
         self._ensure_canvas()
         fig = self.figure
         fig.clear()
@@ -59,6 +61,7 @@ class MelComparisonView(QWidget):
             ax.set_xlabel("seconds", color="#bbbbbb", fontsize=9)
             ax.tick_params(colors="#bbbbbb", labelsize=8)
             ax.set_yticks([])
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, prune="upper"))
         w0, w1 = result.worst_segment_s
         self.highlight_s = None
         if w1 > w0:
@@ -71,7 +74,7 @@ class MelComparisonView(QWidget):
             att_ax.text(0.5 * (w0 + w1), result.attempt_image.shape[0] * 0.95, "differs most",
                         color="white", ha="center", va="top", fontsize=9)
         ref_ax.set_ylabel("low → high pitch", color="#bbbbbb", fontsize=9)
-        fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.05)
+        fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.06)
         self.canvas.draw()
 
     def clear(self) -> None:

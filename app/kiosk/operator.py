@@ -39,19 +39,28 @@ class PinPad(QWidget):
         self.setObjectName("pinPad")
         outer = QVBoxLayout(self)
         outer.setAlignment(Qt.AlignCenter)
+        outer.setSpacing(6)
+        head = QHBoxLayout()
         title = QLabel("Operator code")
         title.setObjectName("pinTitle")
-        title.setAlignment(Qt.AlignCenter)
         self.display = QLabel("")
         self.display.setObjectName("pinDisplay")
+        self.display.setMinimumWidth(160)
         self.display.setAlignment(Qt.AlignCenter)
+        cancel = QPushButton("Cancel")
+        cancel.setObjectName("secondary")
+        cancel.clicked.connect(self._cancel)
+        self.cancel_button = cancel
+        head.addWidget(title)
+        head.addWidget(self.display, 1)
+        head.addWidget(cancel)
+        outer.addLayout(head)
         self.hint = QLabel("")
         self.hint.setObjectName("message")
         self.hint.setAlignment(Qt.AlignCenter)
-        outer.addWidget(title)
-        outer.addWidget(self.display)
         outer.addWidget(self.hint)
         grid = QGridLayout()
+        grid.setSpacing(6)
         self.keys: dict[str, QPushButton] = {}
         labels = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "OK"]
         for i, label in enumerate(labels):
@@ -62,11 +71,6 @@ class PinPad(QWidget):
             grid.addWidget(button, i // 3, i % 3)
             self.keys[label] = button
         outer.addLayout(grid)
-        cancel = QPushButton("Cancel")
-        cancel.setObjectName("secondary")
-        cancel.clicked.connect(self._cancel)
-        outer.addWidget(cancel)
-        self.cancel_button = cancel
 
     def start(self, pin: str) -> None:
         self.pin, self.typed = pin, ""
@@ -132,10 +136,9 @@ class OperatorPanel(QWidget):
         self.settings = KioskSettings()
         self._devices: list = []
         outer = QVBoxLayout(self)
-        title = QLabel("Operator settings")
-        title.setObjectName("pinTitle")
-        outer.addWidget(title)
+        outer.setSpacing(4)
         form = QFormLayout()
+        form.setVerticalSpacing(4)
         self.mic = QComboBox()
         self.mic_button = QPushButton("Use this microphone")
         self.mic_button.setObjectName("secondary")
