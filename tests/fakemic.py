@@ -88,7 +88,8 @@ def fake_mic(tmp_path, monkeypatch):
 
     Sets HOME (and MALSORI_HOME inside it) for the test and re-initialises PortAudio; on
     teardown HOME is restored and PortAudio re-initialised again, so later tests see the
-    machine's real config.
+    machine's real config. The teardown undoes the test's `monkeypatch` (the same instance),
+    so restoring HOME cannot leave another patched variable half-restored.
     """
     from app.devices import reinit_portaudio
 

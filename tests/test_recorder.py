@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from fakemic import asoundrc_text, fake_mic, use_home  # noqa: F401  (fake_mic is a fixture)
-from speech import SR, pad, speak
+from speech import SR, add_noise, pad, speak
 
 from app.recorder import Endpointer, Recorder, level_from_rms
 from preprocessing import PreprocessConfig
@@ -132,6 +132,16 @@ def test_endpointer_ignores_a_click_and_waits_for_real_speech(speech):
     speech_end = SR + SR // 2 + len(speech)
     assert stop is not None and 0 <= stop - speech_end <= 0.5 * SR
     assert ep.onset_sample >= SR + SR // 2 - 0.06 * SR
+
+
+@pytest.mark.parametrize("text,voice", [("안녕하세요 반갑습니다", "ko"), ("사과 주세요", "ko+f2"), ("hello there", "en-us")])
+def test_endpointer_stops_after_the_speech_in_room_noise(text, voice):
+    # measured: fine down to 20 dB SNR of white noise; at 10 dB it may cut a pause or never stop
+    y = speak(text, voice=voice)
+    x = add_noise(pad(y, lead_s=1.0, trail_s=2.0), snr_db=20)
+    stop = Endpointer(sr=SR, cfg=PreprocessConfig(), min_speech_s=0.2, end_silence_s=0.4).push(x)
+    speech_end = SR + len(y)
+    assert stop is not None and 0 <= stop - speech_end <= 0.5 * SR
 
 
 def test_no_microphone_at_all_is_a_clear_error(tmp_path, monkeypatch):
