@@ -14,6 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--windowed", action="store_true", help="an 800x480 window instead of full screen (desktops)")
     p.add_argument("--exit-after-first-frame", action="store_true", help=argparse.SUPPRESS)  # startup benchmark
+    p.add_argument("--exit-when-ready", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -23,4 +24,5 @@ def run(args: argparse.Namespace) -> int:
     from app.kiosk.app import run_kiosk
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_kiosk(windowed=args.windowed, exit_after_first_frame=args.exit_after_first_frame)
+    return run_kiosk(windowed=args.windowed, exit_after_first_frame=args.exit_after_first_frame,
+                     exit_when_ready=args.exit_when_ready)

@@ -149,8 +149,12 @@ def install_excepthook(kiosk: Kiosk):
     return previous
 
 
-def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False) -> int:
-    """The `malsori kiosk` main loop. Returns the Qt exit code."""
+def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, exit_when_ready: bool = False) -> int:
+    """The `malsori kiosk` main loop. Returns the Qt exit code.
+
+    exit_after_first_frame / exit_when_ready: quit after the first frame / once the model has
+    loaded (bench/kiosk_startup.py; with MALSORI_LAUNCH_T0 set, the times are printed).
+    """
     app = ensure_app(sys.argv[:1])
     app.setApplicationName("malsori")
     choose_hangul_font(app)
@@ -165,14 +169,28 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False) -
         window.setCursor(Qt.BlankCursor)  # a finger needs no pointer
         window.setGeometry(app.primaryScreen().geometry())  # a session without a window manager
         window.showFullScreen()
+    t0 = os.environ.get(LAUNCH_T0_ENV)
+
+    def report(what: str) -> None:
+        if t0:
+            print(f"{what}={time.time() - float(t0):.3f}", flush=True)
+
+    def quit_now() -> None:
+        window.exit_kiosk()
+        app.quit()
+
+    def model_settled(state: str, _text: str) -> None:
+        if state != ctl.MODEL_LOADING:
+            report(f"model_{state}_s")
+            if exit_when_ready:
+                quit_now()
+
+    kiosk.controller.model_status_changed.connect(model_settled)
 
     def first_frame() -> None:
-        t0 = os.environ.get(LAUNCH_T0_ENV)
-        if t0:
-            print(f"first_frame_s={time.time() - float(t0):.3f}", flush=True)
+        report("first_frame_s")
         if exit_after_first_frame:
-            window.exit_kiosk()
-            app.quit()
+            quit_now()
             return
         kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
 
