@@ -215,3 +215,36 @@ def test_vocabulary_files_ship_enough_words():
     en = [e for e in entries if e.lang == "en"]
     assert len(ko) >= 300 and len(en) >= 100
     assert any(e.kind == "sentence" for e in ko) and any(e.kind == "sentence" for e in en)
+
+
+def test_make_corpus_command_writes_a_corpus_from_a_word_file(tmp_path, capsys):
+    from app.cli import main
+
+    words = tmp_path / "words.txt"
+    words.write_text("# three words\n바다\n가방\n학교\n", encoding="utf-8")
+    out = tmp_path / "corpus"
+    argv = ["make-corpus", "--out", str(out), "--words", str(words), "--lang", "ko", "--attempts-per-word", "2",
+            "--jobs", "1", "--voices", "m1", "m2", "m3", "f2", "f5"]
+    assert main(argv) == 0
+    rows = read_manifest(out)
+    assert len(rows) == 6 and {r["split"] for r in rows} == {"train", "val", "test"}
+    assert "wrote 6 pairs" in capsys.readouterr().err
+    assert main(argv) == 2  # the folder now holds a corpus: refused without --force
+    assert "--force" in capsys.readouterr().err
+
+
+def test_unknown_voice_variant_is_refused(tmp_path):
+    cfg = replace(tiny_config(), voice_split={"train": ("m1", "nosuchvoice"), "val": ("m3",), "test": ("f5",)})
+    with pytest.raises(CorpusError, match="nosuchvoice"):
+        make_corpus(tmp_path / "c", cfg=cfg, vocab=TINY_VOCAB, jobs=1)
+
+
+def test_other_words_prefer_phonetic_neighbours():
+    from training.corpus import entry_items, phoneme_distance, plan_tasks
+
+    entries = [VocabEntry(w, "en", "word") for w in ("rice", "lice", "elephant", "banana", "tomato")]
+    items = [entry_items(e) for e in entries]
+    assert phoneme_distance(items[0], items[1]) == 1
+    cfg = replace(tiny_config(), val_fraction=0.0, test_fraction=0.0, similar_others=1)
+    rice = plan_tasks(entries, items, cfg=cfg)[0]
+    assert rice.others[rice.similar[0]][0].text == "lice"

@@ -27,6 +27,7 @@ import json
 import re
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +37,16 @@ import numpy as np
 from preprocessing.errors import MalsoriError
 
 from .augment import AugmentKnobs, augment, mix_babble
-from .phonemes import DEFAULT_CATEGORY_WEIGHTS, apply_edits, candidate_edits, format_edits, render, utterance_items
+from .phonemes import (
+    DEFAULT_CATEGORY_WEIGHTS,
+    apply_edits,
+    base,
+    candidate_edits,
+    format_edits,
+    is_phoneme,
+    render,
+    utterance_items,
+)
 
 MANIFEST_FIELDS = [
     "reference", "attempt", "label", "kind", "n_edits", "edits", "word", "attempt_text", "lang", "split", "voice",
@@ -94,6 +104,11 @@ class CorpusConfig:
     # `audible_distance` must reach this (identical audio gives 0, e.g. ㅅ/ㅆ; real edits
     # 0.49-2.9; 5 wpm faster or 5 pitch steps higher 0.4-0.7).
     min_audible_distance: float = 0.35
+    # other_word attempts: this share picks one of the `similar_others` entries whose phonemes
+    # are closest to the word (minimal pairs such as rice/lice: the hardest negatives); the rest
+    # pick any entry of the same language, kind and split
+    similar_other_fraction: float = 0.5
+    similar_others: int = 3
     max_edit_tries: int = 6  # fresh draws of an attempt's edits before it becomes a correct attempt
     sr: int = 16_000
     babble_clips: int = 12  # babble bank size (clips of several train-voice talkers)
@@ -226,8 +241,10 @@ def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
 class EntryTask:
     index: int  # position in the vocabulary; names the files and seeds the randomness
     entry: VocabEntry
+    items: tuple[str, ...]  # the entry's phoneme items in the reference voice (training.phonemes)
     split: str
-    others: tuple[VocabEntry, ...]  # same language, kind and split: the other_word pool
+    others: tuple[tuple[VocabEntry, tuple[str, ...]], ...]  # same language, kind and split, with their items
+    similar: tuple[int, ...]  # indices into `others` of the phonetically closest ones
     voices: tuple[str, ...]  # full espeak-ng voice names of this split ("ko+m3")
 
 
@@ -237,6 +254,7 @@ class EntryResult:
     rows: list[dict]
     inaudible: dict  # category → number of candidate edits dropped as inaudible
     audible: dict  # category → number of candidate edits kept
+    error: str = ""  # why the entry was skipped (espeak-ng could not say it)
 
 
 def attempt_seed(seed: int, index: int, k: int) -> int:
@@ -246,7 +264,7 @@ def attempt_seed(seed: int, index: int, k: int) -> int:
 
 def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray]) -> EntryResult:
     """Write one entry's reference and attempts; returns its manifest rows."""
-    from app.espeak import phoneme_tokens, synthesize
+    from app.espeak import synthesize
     from app.fileio import atomic_write_wav
 
     e, sr = task.entry, cfg.sr
@@ -256,7 +274,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
     reference = synthesize(e.text, voice=ref_voice, speed_wpm=cfg.reference_speed_wpm, pitch=cfg.reference_pitch, sr=sr)
     atomic_write_wav(out_dir / ref_path, reference, sr=sr)
 
-    items = utterance_items(phoneme_tokens(e.text, voice=ref_voice), lang=e.lang)
+    items = list(task.items)
     say = dict(speed_wpm=cfg.reference_speed_wpm, pitch=cfg.reference_pitch, sr=sr)
     correct_ref = synthesize(render(items), voice=ref_voice, **say)
     correct_feats = mfcc(correct_ref, sr=sr)
@@ -274,7 +292,6 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         else:
             stats_out[edit.category] = stats_out.get(edit.category, 0) + 1
 
-    other_items: dict[str, list[str]] = {}
     rows = []
     for k in range(cfg.attempts_per_word):
         seed = attempt_seed(cfg.seed, task.index, k)
@@ -290,10 +307,9 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         spoken = dict(voice=voice, speed_wpm=speed, pitch=pitch, sr=sr)
         edits = []
         if kind == "other_word":
-            other = task.others[int(rng.integers(len(task.others)))]
-            if other.text not in other_items:
-                other_items[other.text] = utterance_items(phoneme_tokens(other.text, voice=ref_voice), lang=e.lang)
-            y, attempt_text = synthesize(render(other_items[other.text]), **spoken), other.text
+            pool = task.similar if task.similar and rng.random() < cfg.similar_other_fraction else range(len(task.others))
+            other, other_items = task.others[pool[int(rng.integers(len(pool)))]]
+            y, attempt_text = synthesize(render(list(other_items)), **spoken), other.text
         else:
             correct = synthesize(render(items), **spoken)
             y, attempt_text = correct, render(items)
@@ -384,19 +400,54 @@ def _init_worker(cfg: CorpusConfig, out_dir: str, babble: list[np.ndarray]) -> N
 
 def _run_task(task: EntryTask) -> EntryResult:
     s = _worker_state
-    return make_entry(task, cfg=s["cfg"], out_dir=s["out_dir"], babble=s["babble"])
+    try:
+        return make_entry(task, cfg=s["cfg"], out_dir=s["out_dir"], babble=s["babble"])
+    except MalsoriError as exc:  # one unsayable entry should not cost the whole corpus
+        return EntryResult(task.index, [], {}, {}, error=str(exc))
 
 
-def plan_tasks(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[EntryTask]:
-    """One task per entry (Korean first, then English), with its split, voices and other_word pool."""
-    entries = sorted(entries, key=lambda e: cfg.langs.index(e.lang))  # stable: file order within a language
+def entry_items(entry: VocabEntry) -> tuple[str, ...] | str:
+    """The entry's phoneme items in its reference voice, or why espeak-ng could not give them."""
+    from app.espeak import phoneme_tokens
+
+    try:
+        items = utterance_items(phoneme_tokens(entry.text, voice=REFERENCE_VOICES[entry.lang]), lang=entry.lang)
+    except MalsoriError as exc:
+        return str(exc)
+    return tuple(items) if any(p.strip() for p in items) else "espeak-ng found no phonemes in it"
+
+
+def phoneme_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """Levenshtein distance between two item lists, stress marks and boundaries ignored."""
+    a = [base(x) for x in a if is_phoneme(x)]
+    b = [base(x) for x in b if is_phoneme(x)]
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def order_entries(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[VocabEntry]:
+    """The languages of cfg.langs in that order (Korean first); file order within a language."""
+    return sorted((e for e in entries if e.lang in cfg.langs), key=lambda e: cfg.langs.index(e.lang))
+
+
+def plan_tasks(entries: list[VocabEntry], items: list[tuple[str, ...]], *, cfg: CorpusConfig) -> list[EntryTask]:
+    """One task per entry (ordered by `order_entries`), with its split, voices and other_word pool.
+
+    items: each entry's phoneme items (`entry_items`), in the same order.
+    """
     splits = split_entries(entries, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
     tasks = []
     for i, (e, split) in enumerate(zip(entries, splits)):
-        others = tuple(o for o, s in zip(entries, splits) if s == split and o.lang == e.lang and o.kind == e.kind
-                       and o.text != e.text)
+        others = tuple((o, it) for o, it, s in zip(entries, items, splits)
+                       if s == split and o.lang == e.lang and o.kind == e.kind and o.text != e.text)
+        by_distance = sorted(range(len(others)), key=lambda j: phoneme_distance(items[i], others[j][1]))
         voices = tuple(f"{REFERENCE_VOICES[e.lang]}+{v}" for v in cfg.voice_split[split])
-        tasks.append(EntryTask(i, e, split, others, voices))
+        tasks.append(EntryTask(i, e, items[i], split, others, tuple(by_distance[: cfg.similar_others]), voices))
     return tasks
 
 
@@ -418,17 +469,26 @@ def make_corpus(
     start = time.monotonic()
     out_dir = Path(out_dir)
     _check_config(cfg)
-    entries = [e for e in vocab if e.lang in cfg.langs]
+    entries = order_entries(vocab, cfg=cfg)
     if not entries:
         raise CorpusError(f"the vocabulary has no entries in {', '.join(cfg.langs)}")
     _prepare_out_dir(out_dir, force=force)
 
-    tasks = plan_tasks(entries, cfg=cfg)
     babble = make_babble_bank(entries, cfg=cfg) if cfg.augment.noise_weights.get("babble", 0) > 0 else []
     for i, clip in enumerate(babble):
         atomic_write_wav(out_dir / "noise" / f"babble_{i:02d}.wav", clip * 0.25, sr=cfg.sr)
 
-    results = _run_all(tasks, cfg=cfg, out_dir=out_dir, babble=babble, jobs=jobs, progress=progress)
+    skipped = []
+    with _worker_pool(jobs, cfg=cfg, out_dir=out_dir, babble=babble) as pool:
+        found = list(pool.imap(entry_items, entries, chunksize=8) if pool else map(entry_items, entries))
+        skipped += [{"text": e.text, "lang": e.lang, "error": f} for e, f in zip(entries, found) if isinstance(f, str)]
+        said = [(e, f) for e, f in zip(entries, found) if not isinstance(f, str)]
+        if not said:
+            raise CorpusError(f"espeak-ng could not say any vocabulary entry ({skipped[0]['error']})")
+        tasks = plan_tasks([e for e, _ in said], [f for _, f in said], cfg=cfg)
+        results = _run_tasks(tasks, pool, per_task=cfg.attempts_per_word, progress=progress)
+    skipped += [{"text": tasks[r.index].entry.text, "lang": tasks[r.index].entry.lang, "error": r.error}
+                for r in results if r.error]
     rows = [row for r in sorted(results, key=lambda r: r.index) for row in r.rows]
 
     buf = io.StringIO()
@@ -448,6 +508,7 @@ def make_corpus(
             "audible": _sum_stats(r.audible for r in results),
             "inaudible": _sum_stats(r.inaudible for r in results),
         },
+        "skipped": skipped,
         "espeak_ng": _espeak_version(),
         "generation_s": round(time.monotonic() - start, 1),
         "jobs": jobs,
@@ -457,31 +518,35 @@ def make_corpus(
     return summary
 
 
-def _run_all(tasks, *, cfg, out_dir, babble, jobs, progress) -> list[EntryResult]:
+@contextmanager
+def _worker_pool(jobs: int, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray]):
+    """A process pool whose workers hold cfg and the babble bank; None (work inline) for jobs <= 1."""
+    if jobs <= 1:
+        _init_worker(cfg, str(out_dir), babble)
+        try:
+            yield None
+        finally:
+            _worker_state.clear()
+        return
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # no inherited state: a worker is a clean process
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(cfg, str(out_dir), babble)) as pool:
+        yield pool
+
+
+def _run_tasks(tasks: list[EntryTask], pool, *, per_task: int, progress: bool) -> list[EntryResult]:
     from tqdm import tqdm
 
-    bar = tqdm(total=sum(cfg.attempts_per_word for _ in tasks), unit="pair", disable=not progress, smoothing=0.1)
-    results = []
-    with bar:
-        if jobs <= 1:
-            _init_worker(cfg, str(out_dir), babble)
-            try:
-                for task in tasks:
-                    results.append(_run_task(task))
-                    bar.update(cfg.attempts_per_word)
-            finally:
-                _worker_state.clear()
-        else:
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("spawn")  # no inherited state: a worker is a clean process
-            with ctx.Pool(jobs, initializer=_init_worker, initargs=(cfg, str(out_dir), babble)) as pool:
-                # longest entries (sentences) first, so no worker is left with one at the end
-                order = sorted(tasks, key=lambda t: -len(t.entry.text))
-                for result in pool.imap_unordered(_run_task, order):
-                    results.append(result)
-                    bar.update(cfg.attempts_per_word)
-    return results
+    # longest entries (sentences) first, so no worker is left alone with one at the end
+    order = sorted(tasks, key=lambda t: -len(t.items))
+    results = pool.imap_unordered(_run_task, order) if pool else map(_run_task, order)
+    out = []
+    with tqdm(total=per_task * len(tasks), unit="pair", disable=not progress, smoothing=0.1) as bar:
+        for result in results:
+            out.append(result)
+            bar.update(per_task)
+    return out
 
 
 def content_hash(out_dir: Path, manifest: str) -> str:
@@ -543,6 +608,11 @@ def _check_config(cfg: CorpusConfig) -> None:
     for split in SPLITS:
         if not cfg.voice_split.get(split):
             raise CorpusError(f"no voices for the {split} split")
+    known = known_variants()
+    unknown = sorted({v for split in SPLITS for v in cfg.voice_split[split]} - known) if known else []
+    if unknown:
+        raise CorpusError(f"espeak-ng has no voice variant {', '.join(unknown)} "
+                          "(see `espeak-ng --voices=variant`, the last column without '!v/')")
     seen: dict[str, str] = {}
     for split in SPLITS:
         for v in cfg.voice_split[split]:
@@ -554,6 +624,17 @@ def _check_config(cfg: CorpusConfig) -> None:
         raise CorpusError("--clean-fraction must be between 0 and 1")
     if cfg.val_fraction + cfg.test_fraction >= 1:
         raise CorpusError("val and test fractions leave no training words")
+
+
+def known_variants() -> set[str]:
+    """Voice variant names espeak-ng knows (it silently falls back to the plain voice for others)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return set()
+    return {line.split()[4].split("/", 1)[-1] for line in out.splitlines()[1:] if len(line.split()) >= 5}
 
 
 def _prepare_out_dir(out_dir: Path, *, force: bool) -> None:

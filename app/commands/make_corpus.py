@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         vocab = [e for lang in cfg.langs for e in [v for v in vocab if v.lang == lang][: args.max_words]]
     jobs = args.jobs or os.cpu_count() or 1
     summary = make_corpus(args.out, cfg=cfg, vocab=vocab, jobs=jobs, progress=True, force=args.force)
+    for skip in summary["skipped"]:
+        print(f"malsori: warning: skipped {skip['text']!r} ({skip['lang']}): {skip['error']}", file=sys.stderr)
     counts = summary["counts"]
     per_split = ", ".join(f"{s} {counts[s]['pairs']}" for s in ("train", "val", "test"))
     print(
