@@ -364,3 +364,34 @@ def test_every_page_fits_the_7_inch_touchscreen(qtbot, home):
         w.pages.setCurrentWidget(page)
         hint = w.minimumSizeHint()
         assert hint.width() <= 800 and hint.height() <= 480, (page, hint)
+
+
+def test_clipped_take_asks_to_step_back_and_gives_no_score(qtbot, home, mic):
+    loud = np.clip(word_audio("사과") * 30.0, -1.0, 1.0)
+    mic(loud)
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    results = []
+    c.result_ready.connect(results.append)
+    c.choose_category(None)
+    click(qtbot, w.speak_button)
+    qtbot.waitUntil(lambda: "too loud" in w.message_label.text(), timeout=RESULT_TIMEOUT_MS)
+    assert results == [] and c.state == ctl.CARD
+
+
+def test_no_microphone_gives_a_friendly_message(qtbot, home, mic, monkeypatch):
+    from app.devices import reinit_portaudio
+
+    mic_home = mic(word_audio("사과"))
+    # The USB mic is unplugged: the default capture device names a card that is not there.
+    (mic_home / ".asoundrc").write_text(
+        'pcm.!default { type asym; playback.pcm "nullout"; capture.pcm "hw:CARD=NoSuchMic,DEV=0" }\n'
+        "pcm.nullout { type asym; playback.pcm { type null } }\n")  # a speaker that cannot record
+    reinit_portaudio()
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    click(qtbot, w.speak_button)
+    qtbot.waitUntil(lambda: c.state == ctl.CARD and w.message_label.text() != "", timeout=RESULT_TIMEOUT_MS)
+    assert w.message_label.text().startswith("The microphone or speaker is not working")
+    assert c.last_result is None
