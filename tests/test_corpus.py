@@ -164,6 +164,19 @@ def test_inaudible_swaps_are_told_apart_from_audible_ones():
     assert audible_distance(correct, tense, sr=SR) < 0.35 <= audible_distance(correct, vowel, sr=SR)
 
 
+def test_draw_edits_picks_distinct_phonemes_and_honours_weights():
+    from training.phonemes import draw_edits
+
+    items = utterance_items(phoneme_tokens("불고기", voice="ko"), lang="ko")
+    pool = candidate_edits(items, lang="ko")
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3):
+        edits = draw_edits(pool, n=n, rng=rng)
+        assert len(edits) == n and len({e.pos for e in edits}) == n
+    only_vowels = draw_edits(pool, n=3, rng=rng, weights={"laryngeal": 0, "coda": 0, "diphthong": 0})
+    assert {e.category for e in only_vowels} == {"vowel"}
+
+
 def test_edits_round_trip_through_their_text():
     edits = [Edit(0, "p", "ph", "laryngeal"), Edit(2, "L", "", "coda"), Edit(3, "", "@", "epenthesis")]
     assert format_edits(edits) == "p->ph@0;L->∅@2;∅->@@3"

@@ -28,7 +28,7 @@ import re
 import time
 import unicodedata
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,6 +42,7 @@ from .phonemes import (
     apply_edits,
     base,
     candidate_edits,
+    draw_edits,
     format_edits,
     is_phoneme,
     render,
@@ -316,7 +317,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
             if kind == "edit":
                 n = 1 + int(rng.choice(3, p=np.asarray(cfg.n_edits_weights) / sum(cfg.n_edits_weights)))
                 for _ in range(cfg.max_edit_tries):
-                    edits = _draw_from(audible, n=n, rng=rng, weights=cfg.category_weights.get(e.lang, {}))
+                    edits = draw_edits(audible, n=n, rng=rng, weights=cfg.category_weights.get(e.lang, {}))
                     edited = apply_edits(items, edits)
                     y_edit = synthesize(render(edited), **spoken)
                     if audible_distance(correct, y_edit, sr=sr) >= cfg.min_audible_distance:
@@ -342,21 +343,6 @@ def _draw(rng: np.random.Generator, weights: dict) -> str:
     names = sorted(weights)
     p = np.array([weights[n] for n in names], dtype=float)
     return names[int(rng.choice(len(names), p=p / p.sum()))]
-
-
-def _draw_from(pool: list, *, n: int, rng: np.random.Generator, weights: dict) -> list:
-    """Up to n edits at distinct phonemes from `pool`: a category by weight, then uniformly."""
-    chosen, used = [], set()
-    for _ in range(n):
-        free = [e for e in pool if e.pos not in used]
-        if not free:
-            break
-        cat = _draw(rng, {c: weights.get(c, 1.0) for c in {e.category for e in free}})
-        in_cat = [e for e in free if e.category == cat]
-        edit = in_cat[int(rng.integers(len(in_cat)))]
-        chosen.append(edit)
-        used.add(edit.pos)
-    return sorted(chosen, key=lambda e: e.pos)
 
 
 # --- babble ----------------------------------------------------------------------------------
@@ -660,8 +646,3 @@ def split_voices(variants: list[str], *, seed: int, held_out: int = 2) -> dict:
     order = [variants[i] for i in np.random.default_rng([seed, 0x5EED]).permutation(len(variants))]
     return {"test": tuple(order[:held_out]), "val": tuple(order[held_out : 2 * held_out]),
             "train": tuple(order[2 * held_out :])}
-
-
-def with_overrides(cfg: CorpusConfig, **changes) -> CorpusConfig:
-    """cfg with top-level fields replaced (None values ignored)."""
-    return replace(cfg, **{k: v for k, v in changes.items() if v is not None})

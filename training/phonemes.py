@@ -211,28 +211,28 @@ def _korean_edits(k: int, b: str, nxt: str, followed_by_vowel: bool, word_initia
 
 
 def draw_edits(
-    items: list[str], *, lang: str, n: int, rng: np.random.Generator, weights: dict[str, float] | None = None
+    pool: list[Edit], *, n: int, rng: np.random.Generator, weights: dict[str, float] | None = None
 ) -> list[Edit]:
-    """Up to `n` edits at distinct phonemes: a category by weight, then a candidate uniformly.
+    """Up to `n` edits from `pool` (e.g. `candidate_edits`) at distinct phonemes, by position.
 
-    Returns fewer than `n` when the utterance has too few candidates (possibly none).
+    Each draw picks a category by `weights` (default 1 each; 0 = never), then a candidate
+    of it uniformly. Returns fewer than `n` when the pool runs out.
     """
-    weights = weights if weights is not None else DEFAULT_CATEGORY_WEIGHTS.get(lang, {})
-    pool = candidate_edits(items, lang=lang)
+    weights = weights or {}
     chosen: list[Edit] = []
     used: set[int] = set()
     for _ in range(n):
-        free = [e for e in pool if e.pos not in used and weights.get(e.category, 0.0) > 0]
+        free = [e for e in pool if e.pos not in used and weights.get(e.category, 1.0) > 0]
         if not free:
             break
         cats = sorted({e.category for e in free})
-        p = np.array([weights[c] for c in cats], dtype=float)
+        p = np.array([weights.get(c, 1.0) for c in cats], dtype=float)
         cat = cats[int(rng.choice(len(cats), p=p / p.sum()))]
         in_cat = [e for e in free if e.category == cat]
         edit = in_cat[int(rng.integers(len(in_cat)))]
         chosen.append(edit)
         used.add(edit.pos)
-    return sorted(chosen, key=lambda e: (e.pos, e.old == ""))
+    return sorted(chosen, key=lambda e: e.pos)
 
 
 def apply_edits(items: list[str], edits: list[Edit]) -> list[str]:
