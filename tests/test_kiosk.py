@@ -249,13 +249,17 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home):
     assert w.pages.currentWidget() is w.start_page
 
 
-def test_idle_timeout_returns_to_the_start_screen(qtbot, home):
-    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(idle_timeout_s=0.2), wait_model=False)
+def test_idle_timeout_returns_to_the_start_screen_and_forgets_the_visitor(qtbot, home, mic):
+    mic(np.zeros(16_000, np.float32))
+    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(idle_timeout_s=1.0), wait_model=False)
     w, c = kiosk.window, kiosk.controller
-    c.choose_category("food")
+    click(qtbot, w.category_buttons["food"])
+    click(qtbot, w.speak_button)  # a (silent) try puts the word in the history strip
+    qtbot.waitUntil(lambda: bool(w.history.chips), timeout=RESULT_TIMEOUT_MS)
     assert w.pages.currentWidget() is w.practice_page
     qtbot.waitUntil(lambda: w.pages.currentWidget() is w.start_page, timeout=5000)
     assert c.state == ctl.HOME
+    assert w.history.chips == [] and c.best == {}  # the next visitor starts fresh
 
 
 def test_an_unexpected_error_in_a_slot_returns_home(qtbot, home, tmp_path):

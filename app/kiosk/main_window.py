@@ -170,7 +170,7 @@ class KioskWindow(QMainWindow):
         self.setCentralWidget(root)
 
         self.idle = IdleWatcher(controller.settings.idle_timeout_s, self)
-        self.idle.idle.connect(self.go_home)
+        self.idle.idle.connect(self.visitor_left)
         LongPress(self.title).fired.connect(self.ask_operator_code)
         self.pin_pad.accepted.connect(self._open_operator)
         self.pin_pad.cancelled.connect(self._back_from_operator)
@@ -411,6 +411,11 @@ class KioskWindow(QMainWindow):
             self.controller.reset_session()  # nobody is practising: the next visitor starts fresh
         self.pages.setCurrentWidget(self.start_page)
         self.controller.go_home()
+
+    def visitor_left(self) -> None:
+        """Idle timeout: start screen, and the next visitor starts with an empty history."""
+        self.go_home()
+        self.controller.reset_session()
 
     def ask_operator_code(self) -> None:
         self.pin_pad.start(self.controller.settings.operator_pin)
