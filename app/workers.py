@@ -66,9 +66,17 @@ class TaskRunner(QObject):
     dropped instead of reaching deleted widgets.
     """
 
+    # Tasks mostly wait (on the microphone, the network, the speaker), so there are more
+    # threads than cores: a take must start at once even while the model loads and a
+    # reference is fetched.
+    MAX_THREADS = 6
+
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.pool = pool or QThreadPool.globalInstance()
+        if pool is None:
+            pool = QThreadPool(self)
+            pool.setMaxThreadCount(self.MAX_THREADS)
+        self.pool = pool
         self._pending: set[_Task] = set()
 
     def run_task(self, func: Callable[[], Any], on_done: Done | None = None, on_error: Failed | None = None) -> None:

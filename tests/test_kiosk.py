@@ -399,3 +399,33 @@ def test_no_microphone_gives_a_friendly_message(qtbot, home, mic, monkeypatch):
     qtbot.waitUntil(lambda: c.state == ctl.CARD and w.message_label.text() != "", timeout=RESULT_TIMEOUT_MS)
     assert w.message_label.text().startswith("The microphone or speaker is not working")
     assert c.last_result is None
+
+
+def test_listen_and_play_mine_play_and_come_back(qtbot, home, mic):
+    mic(word_audio("사과"))
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    states = []
+    c.state_changed.connect(states.append)
+    click(qtbot, w.listen_button)  # espeak-ng reference → ALSA's null speaker
+    qtbot.waitUntil(lambda: c.state == ctl.CARD, timeout=RESULT_TIMEOUT_MS)
+    assert states == [ctl.LISTENING, ctl.CARD] and w.message_label.text() == ""
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS):
+        click(qtbot, w.speak_button)
+    states.clear()
+    click(qtbot, w.result_play_mine_button)
+    qtbot.waitUntil(lambda: c.state == ctl.RESULT, timeout=RESULT_TIMEOUT_MS)
+    assert states == [ctl.LISTENING, ctl.RESULT]
+
+
+def test_a_hangul_font_is_chosen_and_has_the_glyphs(qtbot):
+    from PyQt5.QtGui import QFontMetrics
+    from PyQt5.QtWidgets import QApplication
+
+    from app.kiosk.app import choose_hangul_font
+
+    family = choose_hangul_font(QApplication.instance())
+    assert family is not None, "install fonts-nanum (deploy/setup.sh) or put a Hangul font in assets/fonts"
+    metrics = QFontMetrics(QApplication.instance().font())
+    assert all(metrics.inFont(ch) for ch in "말소리사과")

@@ -53,3 +53,11 @@ def test_python_m_app_launches_the_kiosk_and_shows_a_frame(tmp_path):
     assert out.returncode == 0, out.stderr
     seconds = float(out.stdout.split("first_frame_s=")[1].split()[0])
     assert 0 < seconds < 10  # the ≤ 3 s figure is bench/kiosk_startup.py's job, not a test's
+
+
+def test_without_a_display_the_kiosk_says_so_instead_of_aborting(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    out = subprocess.run([sys.executable, "-m", "app"], env=dict(env, MALSORI_HOME=str(tmp_path)),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("malsori: error: no display")

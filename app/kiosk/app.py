@@ -25,6 +25,21 @@ log = logging.getLogger(__name__)
 # Fonts with Hangul, best first: Debian's fonts-nanum (deploy/setup.sh), then Noto CJK.
 HANGUL_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum")
 LAUNCH_T0_ENV = "MALSORI_LAUNCH_T0"  # time.time() at launch, set by bench/kiosk_startup.py
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "eglfs", "linuxfb", "vnc")  # need no display server
+
+
+class NoDisplayError(MalsoriError):
+    """No screen to show the kiosk on (started outside a desktop session)."""
+
+
+def check_display() -> None:
+    """Fail with a clear message instead of Qt's abort when there is no display server."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if any(platform.startswith(p) for p in HEADLESS_PLATFORMS):
+        return
+    if not (os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")):
+        raise NoDisplayError("no display: start the kiosk from the desktop session (deploy/install-kiosk.sh "
+                             "sets that up), or set DISPLAY / WAYLAND_DISPLAY")
 
 
 def ensure_app(argv: list[str] | None = None) -> QApplication:
@@ -155,6 +170,7 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
     exit_after_first_frame / exit_when_ready: quit after the first frame / once the model has
     loaded (bench/kiosk_startup.py; with MALSORI_LAUNCH_T0 set, the times are printed).
     """
+    check_display()
     app = ensure_app(sys.argv[:1])
     app.setApplicationName("malsori")
     choose_hangul_font(app)
