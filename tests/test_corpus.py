@@ -242,6 +242,10 @@ def test_make_corpus_command_writes_a_corpus_from_a_word_file(tmp_path, capsys):
     rows = read_manifest(out)
     assert len(rows) == 6 and {r["split"] for r in rows} == {"train", "val", "test"}
     assert "wrote 6 pairs" in capsys.readouterr().err
+    from training.corpus import load_babble_bank
+
+    bank = load_babble_bank(out)  # saved for on-the-fly augmentation in the trainer
+    assert len(bank) == 12 and all(len(clip) == 4 * SR and 0 < np.abs(clip).max() <= 0.5 for clip in bank)
     assert main(argv) == 2  # the folder now holds a corpus: refused without --force
     assert "--force" in capsys.readouterr().err
 

@@ -6,7 +6,8 @@ language's default espeak-ng voice, and `attempts_per_word` attempts, each one o
 - correct    the same phonemes in another voice variant, speed and pitch (label 1);
 - edit       1-3 realistic learner mistakes (`training.phonemes`), each checked to be
              audible (label 0);
-- other_word a different entry of the same language, kind and split (label 0);
+- other_word a different entry of the same language, kind and split, half of the time
+             one of the phonetically closest (label 0);
 
 every attempt then heard through `training.augment.augment` (noise, room, cheap mic, gain,
 silence). Splits are by entry AND by voice: val/test entries and voices never occur in
@@ -369,7 +370,7 @@ def make_babble_bank(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[np
 
 
 def load_babble_bank(corpus_dir: str | Path, *, sr: int = 16_000) -> list[np.ndarray]:
-    """The babble clips a corpus saved (noise/babble_*.wav), for `augment(..., babble=)`."""
+    """The babble clips a corpus saved (noise/babble_*.wav, peak 0.5), for `augment(..., babble=)`."""
     from preprocessing.audio import load_audio
 
     return [load_audio(p, sr=sr) for p in sorted(Path(corpus_dir, "noise").glob("babble_*.wav"))]
@@ -460,9 +461,11 @@ def make_corpus(
         raise CorpusError(f"the vocabulary has no entries in {', '.join(cfg.langs)}")
     _prepare_out_dir(out_dir, force=force)
 
-    babble = make_babble_bank(entries, cfg=cfg) if cfg.augment.noise_weights.get("babble", 0) > 0 else []
-    for i, clip in enumerate(babble):
-        atomic_write_wav(out_dir / "noise" / f"babble_{i:02d}.wav", clip * 0.25, sr=cfg.sr)
+    babble = []
+    if cfg.augment.noise_weights.get("babble", 0) > 0:
+        for i, clip in enumerate(make_babble_bank(entries, cfg=cfg)):
+            atomic_write_wav(out_dir / "noise" / f"babble_{i:02d}.wav", 0.5 * clip / np.abs(clip).max(), sr=cfg.sr)
+        babble = load_babble_bank(out_dir, sr=cfg.sr)  # read back: the trainer's bank is exactly this one
 
     skipped = []
     with _worker_pool(jobs, cfg=cfg, out_dir=out_dir, babble=babble) as pool:
