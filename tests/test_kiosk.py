@@ -415,6 +415,7 @@ def test_listen_and_play_mine_play_and_come_back(qtbot, home, mic):
         click(qtbot, w.speak_button)
     states.clear()
     click(qtbot, w.result_play_mine_button)
+    assert w.pages.currentWidget() is w.result_page  # the picture stays while the take plays
     qtbot.waitUntil(lambda: c.state == ctl.RESULT, timeout=RESULT_TIMEOUT_MS)
     assert states == [ctl.LISTENING, ctl.RESULT]
 

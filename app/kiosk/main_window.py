@@ -346,6 +346,8 @@ class KioskWindow(QMainWindow):
         if self.pages.currentWidget() in (self.pin_pad, self.operator_panel):
             return  # the operator is busy; the state shows when they leave
         page = {ctl.HOME: self.start_page, ctl.RESULT: self.result_page}.get(state, self.practice_page)
+        if state == ctl.LISTENING and self.pages.currentWidget() is self.result_page:
+            page = self.result_page  # Listen / Play mine on the result screen keep the picture up
         self.pages.setCurrentWidget(page)
         recording = state == ctl.RECORDING
         busy = state in (ctl.LISTENING, ctl.SCORING)

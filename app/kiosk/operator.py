@@ -137,6 +137,9 @@ class OperatorPanel(QWidget):
         self._devices: list = []
         outer = QVBoxLayout(self)
         outer.setSpacing(4)
+        title = QLabel("Operator settings")
+        title.setObjectName("pinTitle")
+        outer.addWidget(title)
         form = QFormLayout()
         form.setVerticalSpacing(4)
         self.mic = QComboBox()
