@@ -138,7 +138,7 @@ class KioskController(QObject):
     def _model_failed(self, exc: BaseException) -> None:
         log.warning("no scoring model: %s", exc)
         text = "No trained model installed" if isinstance(exc, ModelError) else "The scoring model failed to load"
-        self._set_model(MODEL_MISSING, f"{text}: practice without a score. ({exc})")
+        self._set_model(MODEL_MISSING, f"{text}: you can practise, but there is no score.")
         if self._pending_take is not None:
             self._pending_take = None
             self._no_score(NO_MODEL_MESSAGE)
