@@ -4,7 +4,6 @@ file-plugin microphone. Only the speaker is whatever ALSA's null device does."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
