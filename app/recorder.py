@@ -210,11 +210,20 @@ class Recorder:
     # -- recording ---------------------------------------------------------------------
 
     def record(self) -> Take:
-        """Record one take (blocking) and save it. Raises DeviceError when no device opens."""
+        """Record one take (blocking) and save it. Raises DeviceError when no device opens.
+
+        A stop() that comes before record() starts (a worker thread not yet running) is
+        honoured: the take ends at once with stopped_by="stopped".
+        """
+        try:
+            return self._record()
+        finally:
+            self._stop_requested.clear()  # the next take starts fresh
+
+    def _record(self) -> Take:
         from app.devices import _sounddevice
 
         sd = _sounddevice()
-        self._stop_requested.clear()
         info = self._input_device(sd)
         native_sr, channels = self._native_format(sd, info)
         state = _StreamState(max_frames=math.ceil(self.max_seconds * native_sr))
@@ -282,6 +291,9 @@ class Recorder:
         on_level = self.on_level
 
         def callback(indata, frames, time_info, status):  # audio thread: copy, measure, queue
+            if state.halt:  # record() is done with this take: no more levels or blocks
+                state.ended_by_us = True
+                raise sd.CallbackStop
             block = indata.copy()
             state.blocks.put(block)
             state.frames += frames

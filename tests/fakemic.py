@@ -101,5 +101,15 @@ def fake_mic(tmp_path, monkeypatch):
         return home
 
     yield make
+    wait_for_closing_streams()
     monkeypatch.undo()
     reinit_portaudio()
+
+
+def wait_for_closing_streams(timeout_s: float = 5.0) -> None:
+    """Join the recorder's background stream closers: PortAudio must not be re-initialised under them."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "malsori-close-stream":
+            thread.join(timeout_s)

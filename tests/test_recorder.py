@@ -15,7 +15,7 @@ import tty
 import numpy as np
 import pytest
 import soundfile as sf
-from fakemic import asoundrc_text, fake_mic, use_home  # noqa: F401  (fake_mic is a fixture)
+from fakemic import asoundrc_text, fake_mic, use_home, wait_for_closing_streams  # noqa: F401  (fixture)
 from speech import SR, add_noise, pad, speak
 
 from app.recorder import Endpointer, Recorder, level_from_rms
@@ -103,6 +103,16 @@ def test_stop_ends_the_take_early(fake_mic, speech, tmp_path):
     assert not take.speech_found
 
 
+def test_a_stop_before_the_worker_starts_is_not_lost(fake_mic, speech, tmp_path):
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    recorder = Recorder(save_dir=tmp_path)
+    recorder.stop()  # the learner left before the recording thread got going
+    first = recorder.record()
+    assert first.stopped_by == "stopped" and len(first.audio) < 0.1 * SR
+    again = recorder.record()  # the stop belonged to that take only
+    assert again.stopped_by == "speech-end" and again.speech_found
+
+
 def test_level_readings_follow_the_speech(fake_mic, speech, tmp_path):
     fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
     levels: list[float] = []
@@ -185,9 +195,7 @@ def test_a_mic_that_stops_delivering_ends_the_take_as_device_lost_and_keeps_the_
     finally:
         os.close(master)  # unblocks the device's reader so the stream can close
         os.close(slave)
-        for t in threading.enumerate():
-            if t.name == "malsori-close-stream":
-                t.join(5)
+        wait_for_closing_streams()
         monkeypatch.undo()
         reinit_portaudio()
     assert take.stopped_by == "device-lost"
@@ -198,21 +206,24 @@ def test_a_mic_that_stops_delivering_ends_the_take_as_device_lost_and_keeps_the_
         take.raise_if_device_lost()
 
 
+class _AudioThreadFailure(BaseException):
+    """Not an Exception: it escapes the recorder's callback, as a failing device's error would."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the failure, reported by cffi
 def test_a_stream_that_ends_without_being_asked_is_a_lost_device(fake_mic, speech, tmp_path):
-    # PortAudio ends the stream by itself when its device fails (an unplugged USB mic);
-    # here the stream is aborted from outside, which looks the same to the recorder.
+    # PortAudio ends a stream by itself when its device fails (an unplugged USB mic). Here the
+    # audio thread fails on its 10th block, so PortAudio aborts the stream from within, the same way.
     fake_mic(pad(speech, lead_s=LEAD_S, trail_s=1.0))  # then silence, for as long as it is read
     calls = []
 
     def on_level(level):
         calls.append(level)
         if len(calls) == 10:
-            threading.Thread(target=recorder._stream.abort).start()
+            raise _AudioThreadFailure()
 
-    # 120 s arrive in about half a second here: ample time for the abort to land first
-    recorder = Recorder(save_dir=tmp_path, max_seconds=120, auto_stop=False, on_level=on_level)
-    take = recorder.record()
+    take = Recorder(save_dir=tmp_path, max_seconds=120, auto_stop=False, on_level=on_level).record()
     assert take.stopped_by == "device-lost"
     assert "disappeared" in take.error
-    assert take.path is not None and take.path.exists()
-    assert 0 < take.duration_s < 120
+    assert take.path is not None and take.path.exists()  # the partial take is kept
+    assert take.duration_s == pytest.approx(10 * 0.02, abs=0.001)  # exactly the blocks before the failure
