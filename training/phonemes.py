@@ -64,13 +64,14 @@ EN_SUBSTITUTIONS = {
     "th": {"T": ("s", "t"), "D": ("d", "z")},
     "labial": {"v": ("b",), "f": ("p",), "b": ("v",)},
     "vowel_length": {"i:": ("I",), "I": ("i:",), "u:": ("U",), "U": ("u:",), "A:": ("V",), "V": ("A:",),
-                     "O:": ("0",), "0": ("O:",), "a": ("E",), "E": ("a",)},
+                     "O:": ("0",), "0": ("O:",)},
+    "vowel": {"a": ("E",), "E": ("a",)},  # bad/bed: one Korean vowel ㅐ/ㅔ covers both
 }
 EN_EPENTHETIC_VOWEL = "@"  # Korean learners add a vowel after a final consonant ("bus" → "busu")
 
 DEFAULT_CATEGORY_WEIGHTS = {
     "ko": {"laryngeal": 1.0, "coda": 1.0, "vowel": 1.0, "diphthong": 0.6},
-    "en": {"liquid": 1.0, "th": 1.0, "labial": 1.0, "vowel_length": 1.0, "epenthesis": 0.5},
+    "en": {"liquid": 1.0, "th": 1.0, "labial": 1.0, "vowel_length": 1.0, "vowel": 0.5, "epenthesis": 0.5},
 }
 
 
