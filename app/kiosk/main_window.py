@@ -120,7 +120,7 @@ class HistoryStrip(QWidget):
         self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.setMinimumWidth(0)
 
-    def set_history(self, items: list) -> None:
+    def set_history(self, items: list, strictness: str = "normal") -> None:
         for chip in self.chips:
             chip.deleteLater()
         self.chips = []
@@ -129,7 +129,7 @@ class HistoryStrip(QWidget):
             chip = QLabel(text)
             chip.setObjectName("chip")
             if best is not None:
-                band, _ = ctl.verdict(best, "normal")
+                band, _ = ctl.verdict(best, strictness)
                 chip.setStyleSheet(f"color: {BAND_COLOURS[band]};")
             self.row.insertWidget(self.row.count() - 1, chip)
             self.chips.append(chip)
@@ -184,7 +184,7 @@ class KioskWindow(QMainWindow):
         c.level_changed.connect(lambda v: self.level.setValue(int(round(100 * max(0.0, min(1.0, v))))))
         c.result_ready.connect(self._on_result)
         c.message.connect(self._on_message)
-        c.history_changed.connect(self.history.set_history)
+        c.history_changed.connect(lambda items: self.history.set_history(items, c.settings.strictness))
         c.model_status_changed.connect(self._on_model_status)
         c.take_available.connect(lambda ok: self.play_mine_button.setEnabled(ok))
         self.rebuild_categories()
