@@ -122,7 +122,8 @@ class Endpointer:
 
     def _step(self, frame: bytes, energy_db: float) -> int | None:
         self._floor_db = min(self._floor_db, energy_db)
-        if energy_db > self._floor_db + self._gate_db and self._vad.is_speech(frame, self.sr):
+        voiced = self._vad.is_speech(frame, self.sr)  # every frame: webrtcvad adapts to what it hears
+        if voiced and energy_db > self._floor_db + self._gate_db:
             self._run += 1
             if self._run == self._min_run:  # the run just became speech, not a click
                 self._speech_frames += self._run
