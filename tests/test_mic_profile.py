@@ -215,6 +215,9 @@ def test_mic_use_list_and_reset(cli_home, tmp_path, capsys):
 
     assert main(["mic", "use", "pnp", "--cards", str(cards)]) == 0
     assert profile_card(home / ".asoundrc") == "Device"
+    listed = alsa(["arecord", "-L"], home)  # what the CLI wrote from the fake card list, ALSA reads
+    assert "conf.c" not in listed.stderr and "malsori_mic" in listed.stdout.split()
+    assert "pcm.mine" in (home / ".asoundrc").read_text()
     config = json.loads((tmp_path / "malsori" / "config.json").read_text())
     assert config["microphone"]["card_id"] == "Device"
     assert "backup" in capsys.readouterr().out
