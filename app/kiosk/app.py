@@ -17,6 +17,7 @@ from preprocessing.errors import MalsoriError
 
 from . import controller as ctl
 from .main_window import KioskWindow
+from .melview import preload_plotting
 from .services import KioskServices, default_services, find_list, load_entries
 from .settings import KioskSettings, load_settings, save_settings
 
@@ -209,6 +210,7 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
             quit_now()
             return
         kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
+        kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
 
     FirstFrame(window, first_frame)
     try:
