@@ -265,3 +265,11 @@ def test_other_words_prefer_phonetic_neighbours():
     cfg = replace(tiny_config(), val_fraction=0.0, test_fraction=0.0, similar_others=1)
     rice = plan_tasks(entries, items, cfg=cfg)[0]
     assert rice.others[rice.similar[0]][0].text == "lice"
+
+
+def test_entries_espeak_reads_in_another_language_are_skipped():
+    from training.corpus import entry_items
+
+    assert "mixes languages" in entry_items(VocabEntry("TV 보다", "ko", "sentence"))
+    items = entry_items(VocabEntry("3시", "ko", "word"))  # a pause inside: not a phoneme to edit
+    assert all(e.old != "_!" for e in candidate_edits(list(items), lang="ko"))

@@ -401,7 +401,9 @@ def entry_items(entry: VocabEntry) -> tuple[str, ...] | str:
         items = utterance_items(phoneme_tokens(entry.text, voice=REFERENCE_VOICES[entry.lang]), lang=entry.lang)
     except MalsoriError as exc:
         return str(exc)
-    return tuple(items) if any(p.strip() for p in items) else "espeak-ng found no phonemes in it"
+    if any(item.startswith("(") for item in items):  # "(en)…(ko)": part of it is read in another language
+        return "it mixes languages (espeak-ng reads part of it with another voice)"
+    return tuple(items) if any(is_phoneme(p) for p in items) else "espeak-ng found no phonemes in it"
 
 
 def phoneme_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:

@@ -106,7 +106,8 @@ def is_vowel(item: str) -> bool:
 
 
 def is_phoneme(item: str) -> bool:
-    return item not in BOUNDARIES
+    """False for boundaries and pauses ("_:", "_!": espeak-ng pause mnemonics start with "_")."""
+    return item not in BOUNDARIES and not item.startswith("_")
 
 
 def utterance_items(clauses: list[list[str]], *, lang: str) -> list[str]:
