@@ -69,6 +69,16 @@ def test_auto_stop_fires_within_half_a_second_of_the_end_of_speech(fake_mic, spe
     assert 0 <= (stop_in_source - speech_end) / SR <= 0.5
 
 
+def test_the_take_goes_straight_into_the_engine_front_end(fake_mic, speech, tmp_path):
+    from preprocessing import preprocess
+
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S), native_sr=44_100)
+    take = Recorder(save_dir=tmp_path).record()
+    utt = preprocess(take.audio, sr=take.sr, cfg=PreprocessConfig())
+    assert utt.speech_start_s == pytest.approx(take.speech_start_s, abs=0.04)
+    assert utt.speech_duration_s == pytest.approx(len(speech) / SR, abs=0.08)
+
+
 def test_the_take_is_saved_before_record_returns(fake_mic, speech, tmp_path, monkeypatch):
     monkeypatch.setenv("MALSORI_HOME", str(tmp_path / "malsori"))
     fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
