@@ -57,6 +57,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "assets" / "screenshots")
     parser.add_argument("--word", default="사과", help="the word to practise (must be in the shipped Korean list)")
+    parser.add_argument("--voice", default="ko+f2", help="espeak-ng voice of the 'learner' (the reference is plain ko)")
+    parser.add_argument("--pitch", type=int, default=65, help="the learner's espeak-ng pitch (0-99)")
     args = parser.parse_args()
     for tool in ("Xvfb", "import"):
         if shutil.which(tool) is None:
@@ -89,7 +91,7 @@ def run_round(args, work: Path, display: str) -> int:
         os.environ["MALSORI_MODEL"] = str(make_untrained_model(work / "untrained.pt"))
         print("no installed model: using an untrained one (the score is only a layout example)")
 
-    make_fake_mic_home(work / "mic", pad(speak(args.word), lead_s=0.5, trail_s=1.5), sr=16_000)
+    make_fake_mic_home(work / "mic", pad(speak(args.word, voice=args.voice, pitch=args.pitch), lead_s=0.5, trail_s=1.5), sr=16_000)
     os.environ["HOME"] = str(work / "mic")
     reinit_portaudio()
 
