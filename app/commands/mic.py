@@ -43,13 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     use.add_argument("--device", type=int, default=0, help="PCM device number on the card (default: 0)")
     use.add_argument("--playback", default="sysdefault",
                      help="ALSA device for playback (default: sysdefault, what the system used before)")
-    use.add_argument("--profile", type=Path, help=argparse.SUPPRESS)  # write this file instead (tests)
     use.add_argument("--cards", type=Path, default=None, help=CARDS_HELP)
     use.set_defaults(func=run_use)
 
     reset = actions.add_parser("reset", help="undo `mic use`: restore the previous ALSA config")
     reset.add_argument("--system", action="store_true", help="reset /etc/asound.conf (needs root)")
-    reset.add_argument("--profile", type=Path, help=argparse.SUPPRESS)
     reset.set_defaults(func=run_reset)
 
     test = actions.add_parser(
@@ -86,8 +84,6 @@ def _device(value: str | None):
 def _profile_path(args) -> Path:
     from app.alsa_profile import SYSTEM_PROFILE_PATH, user_profile_path
 
-    if getattr(args, "profile", None):
-        return args.profile
     return SYSTEM_PROFILE_PATH if args.system else user_profile_path()
 
 
