@@ -101,6 +101,16 @@ def test_an_edit_really_changes_the_spoken_phonemes(tiny_corpus):
         assert (said != word) == (r["kind"] == "edit"), r
 
 
+def test_every_edit_has_a_known_category(tiny_corpus):
+    from training.corpus import edit_categories
+
+    rows = [r for r in read_manifest(tiny_corpus[0]) if r["kind"] == "edit"]
+    cats = [c for r in rows for c in edit_categories(r["word"], r["edits"], lang=r["lang"])]
+    assert cats and "unknown" not in cats
+    used = json.loads((tiny_corpus[0] / "corpus.json").read_text())["edit_candidates"]["used_in_attempts"]
+    assert sum(used.values()) == len(cats)
+
+
 def test_an_edit_is_audible_in_the_voice_that_says_it(tiny_corpus):
     out = tiny_corpus[0]
     for r in read_manifest(out):

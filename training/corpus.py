@@ -46,6 +46,7 @@ from .phonemes import (
     draw_edits,
     format_edits,
     is_phoneme,
+    parse_edits,
     render,
     utterance_items,
 )
@@ -256,6 +257,7 @@ class EntryResult:
     rows: list[dict]
     inaudible: dict  # category → number of candidate edits dropped as inaudible
     audible: dict  # category → number of candidate edits kept
+    used: dict = field(default_factory=dict)  # category → number of edits in this entry's attempts
     error: str = ""  # why the entry was skipped (espeak-ng could not say it)
 
 
@@ -294,7 +296,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         else:
             stats_out[edit.category] = stats_out.get(edit.category, 0) + 1
 
-    rows = []
+    rows, used = [], {}
     for k in range(cfg.attempts_per_word):
         seed = attempt_seed(cfg.seed, task.index, k)
         rng = np.random.default_rng(seed)
@@ -326,6 +328,8 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
                         break
                 else:
                     kind, edits = "correct", []  # never audible in this voice: say it right instead
+        for edit in edits:
+            used[edit.category] = used.get(edit.category, 0) + 1
         y, info = augment(y, sr=sr, rng=rng, knobs=cfg.augment, babble=babble)
         att_path = f"audio/att/{stem}_{k:02d}.wav"
         atomic_write_wav(out_dir / att_path, y, sr=sr)
@@ -337,7 +341,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
             "noise": info.noise, "gain_db": f"{info.gain_db:.1f}", "reverb": f"{info.reverb:.2f}", "mic": info.mic,
             "lead_s": f"{info.lead_s:.3f}", "trail_s": f"{info.trail_s:.3f}", "seed": seed,
         })
-    return EntryResult(task.index, rows, stats_out, stats_in)
+    return EntryResult(task.index, rows, stats_out, stats_in, used)
 
 
 def _draw(rng: np.random.Generator, weights: dict) -> str:
@@ -404,6 +408,19 @@ def entry_items(entry: VocabEntry) -> tuple[str, ...] | str:
     if any(item.startswith("(") for item in items):  # "(en)…(ko)": part of it is read in another language
         return "it mixes languages (espeak-ng reads part of it with another voice)"
     return tuple(items) if any(is_phoneme(p) for p in items) else "espeak-ng found no phonemes in it"
+
+
+def edit_categories(word: str, edits: str, *, lang: str) -> list[str]:
+    """The category of each edit of a manifest row ("laryngeal", "coda", "vowel", …), in order.
+
+    word, edits, lang: the row's columns. Recomputed from espeak-ng's phonemes of the word,
+    so an evaluator can report accuracy per kind of mistake.
+    """
+    found = entry_items(VocabEntry(word, lang, "word"))
+    if isinstance(found, str):
+        raise CorpusError(f"{word!r}: {found}")
+    known = {(e.pos, e.old, e.new): e.category for e in candidate_edits(list(found), lang=lang)}
+    return [known.get((pos, old, new), "unknown") for old, new, pos in parse_edits(edits)]
 
 
 def phoneme_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
@@ -498,6 +515,7 @@ def make_corpus(
         "edit_candidates": {
             "audible": _sum_stats(r.audible for r in results),
             "inaudible": _sum_stats(r.inaudible for r in results),
+            "used_in_attempts": _sum_stats(r.used for r in results),
         },
         "skipped": skipped,
         "espeak_ng": _espeak_version(),
