@@ -90,14 +90,17 @@ class VocabEntry:
 class CorpusConfig:
     """Every knob of the corpus (saved in corpus.json)."""
 
-    seed: int = 0
-    langs: tuple[str, ...] = ("ko", "en")
+    seed: int = 0  # drives every random choice (splits, voices, edits, augmentation)
+    langs: tuple[str, ...] = ("ko", "en")  # languages to include, in this order
     attempts_per_word: int = 8  # attempts per vocabulary entry (each a row of the manifest)
+    # chance of each attempt kind (an edit falls back to correct when no audible edit exists)
     kind_weights: dict = field(default_factory=lambda: {"correct": 0.45, "edit": 0.4, "other_word": 0.15})
     n_edits_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)  # chance of 1, 2, 3 edits in an edit attempt
+    # per language, relative weight of each kind of mistake (0 = never; see training.phonemes)
     category_weights: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_CATEGORY_WEIGHTS.items()})
     val_fraction: float = 0.1  # of each language's words (and, separately, sentences)
     test_fraction: float = 0.1
+    # espeak-ng variants ("m3", "klatt") for attempts per split; no variant in two splits
     voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_VOICE_SPLIT.items()})
     reference_speed_wpm: int = 160  # the reference: default voice, default speed/pitch, clean
     reference_pitch: int = 50
@@ -113,11 +116,11 @@ class CorpusConfig:
     similar_other_fraction: float = 0.5
     similar_others: int = 3
     max_edit_tries: int = 6  # fresh draws of an attempt's edits before it becomes a correct attempt
-    sr: int = 16_000
-    babble_clips: int = 12  # babble bank size (clips of several train-voice talkers)
-    babble_talkers: tuple[int, int] = (3, 6)
-    babble_s: float = 4.0
-    augment: AugmentKnobs = field(default_factory=AugmentKnobs)
+    sr: int = 16_000  # sample rate of every wav written, Hz
+    babble_clips: int = 12  # babble bank size (clips of several train-voice talkers saying corpus words)
+    babble_talkers: tuple[int, int] = (3, 6)  # talkers per babble clip
+    babble_s: float = 4.0  # length of a babble clip, seconds
+    augment: AugmentKnobs = field(default_factory=AugmentKnobs)  # the kiosk-mic simulation (training.augment)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))  # tuples → lists: what corpus.json holds
