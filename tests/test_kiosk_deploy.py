@@ -61,3 +61,17 @@ def test_without_a_display_the_kiosk_says_so_instead_of_aborting(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert out.stderr.strip().startswith("malsori: error: no display")
+
+
+def test_systemctl_stop_ends_the_kiosk_cleanly_so_it_is_not_restarted(tmp_path):
+    import signal
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MALSORI_HOME=str(tmp_path), MALSORI_LAUNCH_T0=repr(time.time()))
+    proc = subprocess.Popen([sys.executable, "-m", "app", "--windowed"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().startswith("first_frame_s=")  # the kiosk is up and serving input
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0  # Restart=on-failure leaves a clean stop alone
+    finally:
+        proc.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -213,6 +214,13 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
         kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
 
     FirstFrame(window, first_frame)
+    # Ctrl+C in a terminal and `systemctl stop` end the kiosk cleanly (a take in progress is
+    # stopped). Python only runs signal handlers between bytecodes, so wake it up regularly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: quit_now())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     try:
         return app.exec_()
     finally:
