@@ -297,6 +297,8 @@ class KioskController(QObject):
         self.level_changed.emit(0.0)
         self.take = take
         self.take_available.emit(True)
+        if getattr(take, "error", None):  # e.g. the take could not be saved (disk full): still scored
+            log.warning("take: %s", take.error)
         if getattr(take, "stopped_by", "") == "device-lost":
             self._no_score("The microphone stopped working during the take — please ask a helper.")
             return
