@@ -19,9 +19,13 @@ def dtw_path(cost: np.ndarray) -> np.ndarray:
     return wp[::-1].copy()
 
 
-def dtw_distance(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-    """Mean cost along the DTW path between two sequences.
+def dtw_distance(
+    a: torch.Tensor, b: torch.Tensor, *, power: float = 1.0
+) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+    """Power mean of the costs along the DTW path between two sequences.
 
+    power 1 is the plain mean; 2 (root mean square) lets a short, strongly different stretch
+    (one wrong phoneme in a long word) count for more than the same cost spread thinly.
     Returns (distance, path [L, 2], cost matrix). The path is found on a detached copy;
     the distance is a mean over cost cells, so gradients flow to both embeddings (the
     training loss uses it as is).
@@ -29,7 +33,10 @@ def dtw_distance(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, np.nda
     cost = cosine_cost(a, b)
     path = dtw_path(cost.detach().cpu().numpy())
     idx = torch.as_tensor(path, device=cost.device)
-    return cost[idx[:, 0], idx[:, 1]].mean(), path, cost
+    along = cost[idx[:, 0], idx[:, 1]]
+    if power == 1.0:
+        return along.mean(), path, cost
+    return along.clamp(min=0.0).pow(power).mean().add(1e-12).pow(1.0 / power), path, cost
 
 
 def deviation_curve(cost: np.ndarray, path: np.ndarray, *, n_attempt: int) -> np.ndarray:

@@ -18,6 +18,7 @@ class EncoderDims:
     context_layers: int = 2  # dilated temporal conv layers after the projection (widen context to a phoneme)
     context_kernel: int = 5  # frames per temporal conv tap
     band_norm: bool = True  # subtract each mel band's mean over the utterance (speaker/channel tilt)
+    distance_power: float = 1.0  # pair distance = power mean of the aligned costs (2: a local mistake weighs more)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "channels": list(self.channels)}
@@ -30,6 +31,8 @@ class EncoderDims:
             raise ValueError(f"unknown EncoderDims fields: {sorted(unknown)}")
         kwargs = dict(data)
         kwargs["channels"] = tuple(int(c) for c in data["channels"])
+        if "distance_power" in kwargs:
+            kwargs["distance_power"] = float(kwargs["distance_power"])
         return cls(**kwargs)
 
 

@@ -81,7 +81,9 @@ class Scorer:
     @torch.no_grad()
     def score_pair(self, reference: Audio, attempt: Audio) -> ScoreResult:
         ref, att = self.prepare(reference), self.prepare(attempt)
-        distance, path, cost = dtw_distance(self.embed(ref.image), self.embed(att.image))
+        distance, path, cost = dtw_distance(
+            self.embed(ref.image), self.embed(att.image), power=self.model.dims.distance_power
+        )
         distance = float(distance)
         curve = deviation_curve(cost.numpy(), path, n_attempt=att.image.shape[1])
         hop_s = self.cfg.hop_ms / 1000

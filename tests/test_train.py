@@ -138,6 +138,19 @@ def test_balanced_sampler_draws_half_correct(tiny_images):
     labels = np.array([records[i].label for i in batch])
     assert labels.sum() == 10
     assert {records[i].kind for i in batch if records[i].label == 0} == {"edit", "other_word"}
+    for right, wrong in sampler.matched(8):  # same word said right and wrong
+        assert records[right].reference == records[wrong].reference
+        assert records[right].label == 1 and records[wrong].label == 0
+
+
+def test_power_mean_distance_weighs_a_local_difference_more():
+    a = torch.nn.functional.normalize(torch.randn(20, 8), dim=-1)
+    b = a.clone()
+    b[8:11] = -a[8:11]  # three frames of twenty differ completely
+    mean, _, _ = dtw_distance(a, b)
+    rms, _, _ = dtw_distance(a, b, power=2.0)
+    assert float(rms) > float(mean) > 0.0
+    assert float(dtw_distance(a, a, power=2.0)[0]) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_image_cache_is_reused(tiny, tiny_images):

@@ -236,6 +236,12 @@ class BalancedPairSampler:
         self.others = np.array([i for i, r in enumerate(records) if r.target < 0.5 and r.n_edits <= 0])
         if len(self.correct) == 0 or len(self.edits) + len(self.others) == 0:
             raise ManifestError("the training split needs both correct and wrong pairs")
+        # per reference: its correct, edited and other-word attempts (for same-word comparisons)
+        by_ref: dict[str, tuple[list, list, list]] = {}
+        for i, r in enumerate(records):
+            group = by_ref.setdefault(r.reference, ([], [], []))
+            group[0 if r.target >= 0.5 else 1 if r.n_edits > 0 else 2].append(i)
+        self.groups = [g for g in by_ref.values() if g[0] and (g[1] or g[2])]
 
     def batch(self, size: int) -> np.ndarray:
         n_pos = size // 2
@@ -250,3 +256,16 @@ class BalancedPairSampler:
         if n_neg - n_edit:
             parts.append(self.rng.choice(self.others, n_neg - n_edit))
         return np.concatenate(parts)
+
+    def matched(self, n: int) -> np.ndarray:
+        """[n, 2] index pairs (correct attempt, wrong attempt) that share one reference:
+        the same word said right and wrong, so the loss can rank them directly. Empty when
+        no reference has both (e.g. real recordings with one take per reference)."""
+        if not self.groups or n <= 0:
+            return np.zeros((0, 2), dtype=np.int64)
+        out = []
+        for g in self.rng.choice(len(self.groups), n):
+            correct, edits, others = self.groups[g]
+            use_edit = edits and (not others or self.rng.random() < self.balance.edit_share)
+            out.append((self.rng.choice(correct), self.rng.choice(edits if use_edit else others)))
+        return np.array(out, dtype=np.int64)

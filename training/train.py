@@ -49,9 +49,14 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     margin: float = 0.5  # contrastive margin on the DTW distance (cosine units, 0..2)
+    rank_weight: float = 1.0  # weight of the same-word ranking loss (0 = contrastive only)
+    rank_margin: float = 0.1  # a wrong take of a word must be this much further than a right one
+    matched_share: float = 0.5  # share of a batch drawn as (right, wrong) takes of the same reference
+    distance_power: float = 2.0  # pair distance = power mean of aligned costs (see models.distance)
     edit_margin: tuple[float, float, float] = (0.6, 0.8, 0.9)  # share of `margin` for 1/2/3-edit pairs
     freq_shift_bins: int = 2  # random ± mel-band shift per image (a cheap vocal-tract-length perturbation)
     val_max_pairs: int = 1500  # validation pairs (a fixed, seeded subset)
+    length_chunks: int = 4  # a batch is encoded in this many length-sorted groups (less padding)
     channels: tuple[int, ...] = (16, 32, 32, 32)
     embed_dim: int = 64
     context_layers: int = 2
@@ -62,6 +67,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     jobs: int = 2  # preprocessing worker processes
     resume: bool = False
+    init: str = ""  # start from this checkpoint's weights and dimensions (fine-tune, e.g. on a school's takes)
     progress: bool = True
 
     def to_dict(self) -> dict:
@@ -78,19 +84,35 @@ def state_path(out: Path) -> Path:
 # ----------------------------------------------------------------------------- distances
 
 
-def pair_distances(emb, lengths, pairs: list[tuple[int, int]]):
-    """Mean cosine cost along the DTW path for each (i, j) row pair of emb [N, T, D].
+def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int = 0, rng=None) -> list:
+    """Images [n_mels, T_i] → embeddings [T_i, D] (with gradients), in `chunks` length-sorted
+    groups so that short takes are not padded to the longest one of the batch."""
+    order = np.argsort([im.shape[1] for im in images])
+    out = [None] * len(images)
+    for group in np.array_split(order, max(1, min(chunks, len(images)))):
+        if len(group) == 0:
+            continue
+        batch, lengths = pad_images([images[i] for i in group])
+        if max_shift and rng is not None:
+            batch = _shift_bands(batch, max_shift, rng)
+        emb = net(batch.to(device), lengths.to(device))
+        for k, i in enumerate(group):
+            out[i] = emb[k, : int(lengths[k])]
+    return out
 
-    Returns a [P] tensor with gradients (the path itself is chosen without them)."""
+
+def pair_distances(emb, lengths, pairs: list[tuple[int, int]], *, power: float = 1.0):
+    """Mean cosine cost along the DTW path for each (i, j) pair of embeddings.
+
+    emb: a padded [N, T, D] tensor with `lengths`, or a list of [T_i, D] tensors (lengths
+    None). Returns a [P] tensor with gradients (the path itself is chosen without them)."""
     import torch
 
     from models.distance import dtw_distance
 
-    out = []
-    for i, j in pairs:
-        d, _, _ = dtw_distance(emb[i, : lengths[i]], emb[j, : lengths[j]])
-        out.append(d)
-    return torch.stack(out)
+    if lengths is not None:
+        emb = [emb[i, : lengths[i]] for i in range(len(lengths))]
+    return torch.stack([dtw_distance(emb[i], emb[j], power=power)[0] for i, j in pairs])
 
 
 def auc(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
@@ -121,7 +143,8 @@ def validation_distances(model, records: list[PairRecord], images, device) -> np
     was_training = model.training
     model.eval()
     emb = embed_all(model, images, sorted({r.reference for r in records} | {r.attempt for r in records}), device)
-    d = np.array([float(dtw_distance(emb[r.reference], emb[r.attempt])[0]) for r in records])
+    power = model.dims.distance_power
+    d = np.array([float(dtw_distance(emb[r.reference], emb[r.attempt], power=power)[0]) for r in records])
     model.train(was_training)
     return d
 
@@ -235,8 +258,16 @@ def train(cfg: TrainConfig) -> dict:
     sampler = BalancedPairSampler(train_recs, balance=BalanceConfig(), seed=cfg.seed + rank)
 
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
-                       context_layers=cfg.context_layers, band_norm=cfg.band_norm)
-    model = FrameEncoder(dims).to(device)
+                       context_layers=cfg.context_layers, band_norm=cfg.band_norm,
+                       distance_power=cfg.distance_power)
+    if cfg.init:
+        from models import load_checkpoint
+
+        start_from = load_checkpoint(cfg.init)
+        dims = start_from.model.dims
+        model = start_from.model.to(device).train()
+    else:
+        model = FrameEncoder(dims).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     epoch, best, best_state, bad_epochs, history = 0, -1.0, None, 0, []
     spath = state_path(out)
@@ -259,19 +290,25 @@ def train(cfg: TrainConfig) -> dict:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step() -> float:
-        idx = sampler.batch(cfg.batch_size)
+        # a batch: `matched_share` as (right, wrong) takes of one reference, the rest balanced
+        n_groups = int(cfg.batch_size * cfg.matched_share) // 2 if cfg.rank_weight > 0 else 0
+        matched = sampler.matched(n_groups)
+        idx = np.concatenate([matched.reshape(-1), sampler.batch(cfg.batch_size - 2 * len(matched))])
         recs = [train_recs[i] for i in idx]
-        batch, lengths = pad_images([images[r.reference] for r in recs] + [images[r.attempt] for r in recs])
-        batch = _shift_bands(batch, cfg.freq_shift_bins, rng).to(device)
-        emb = net(batch, lengths.to(device))
         n = len(recs)
-        dist = pair_distances(emb, lengths.tolist(), [(i, n + i) for i in range(n)])
+        emb = encode(net, [images[r.reference] for r in recs] + [images[r.attempt] for r in recs],
+                     chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
+                     device=device, max_shift=cfg.freq_shift_bins, rng=rng)
+        dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
         same = torch.tensor([r.target for r in recs], device=device)
         margins = torch.tensor(
             [cfg.margin * (cfg.edit_margin[min(r.n_edits, 3) - 1] if r.n_edits > 0 else 1.0) for r in recs],
             device=device,
         )
         loss = contrastive_loss(dist, same, margin=margins)
+        if len(matched):
+            right, wrong = dist[0 : 2 * len(matched) : 2], dist[1 : 2 * len(matched) : 2]
+            loss = loss + cfg.rank_weight * torch.clamp(right - wrong + cfg.rank_margin, min=0.0).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -354,6 +391,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, help="corpus folder with manifest.csv")
     p.add_argument("--out", required=True, type=Path, help="where to write the trained checkpoint (.pt)")
     p.add_argument("--resume", action="store_true", help="continue from OUT.state (written after each epoch)")
+    p.add_argument("--init", type=str, default="", metavar="CHECKPOINT",
+                   help="start from this model's weights (fine-tuning, e.g. the shipped model on a school's takes)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="pairs per step")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch)
@@ -362,6 +401,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, default=d.max_minutes, help="wall-clock cap of the run")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--margin", type=float, default=d.margin)
+    p.add_argument("--rank-weight", type=float, default=d.rank_weight, help="same-word ranking loss weight")
+    p.add_argument("--rank-margin", type=float, default=d.rank_margin)
+    p.add_argument("--matched-share", type=float, default=d.matched_share)
+    p.add_argument("--distance-power", type=float, default=d.distance_power)
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels,
                    help="conv channels, comma-separated (default: 16,32,32,32)")
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
@@ -379,6 +422,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = set(TrainConfig.__dataclass_fields__)
     kwargs = {k: v for k, v in vars(args).items() if k in names}
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
+    if kwargs.get("init"):
+        kwargs["init"] = str(Path(kwargs["init"]).resolve())
     return TrainConfig(**kwargs)
 
 
