@@ -275,7 +275,7 @@ def train(cfg: TrainConfig) -> dict:
         if not spath.is_file():
             raise ManifestError(f"--resume: no training state at {spath}")
         state = torch.load(spath, map_location="cpu", weights_only=False)
-        if state["dims"] != dims.to_dict():
+        if EncoderDims.from_dict(state["dims"]) != dims:
             raise ManifestError(f"--resume: {spath} was trained with other model dimensions")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
