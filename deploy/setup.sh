@@ -14,6 +14,18 @@ apt_packages=(python3-venv python3-dev libportaudio2 libsndfile1 espeak-ng ffmpe
               libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0
               libxcb-cursor0 libgl1 libegl1 libdbus-1-3 libfontconfig1)
 
+# PyPI has no PyQt5 (nor webrtcvad-wheels) wheels for ARM: on a Pi, Qt comes from Debian
+# and the venv sees Debian's python3-pyqt5; webrtcvad builds from source (a small C module).
+python=${PYTHON:-python3}
+venv_flags=()
+case "$(uname -m)" in
+  aarch64|armv7l)
+    apt_packages+=(python3-pyqt5 build-essential)
+    python=${PYTHON:-/usr/bin/python3}
+    venv_flags=(--system-site-packages)
+    ;;
+esac
+
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,13 +38,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-python=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$python" -m venv .venv
+[ -x .venv/bin/python ] || "$python" -m venv "${venv_flags[@]}" .venv
 .venv/bin/python -m pip install -q --upgrade pip
 extras=""
 [ $dev -eq 1 ] && extras="[dev]"
 # constraints.txt pins torch to the CPU build on x86_64; a Pi takes its own aarch64 wheel.
 .venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
+.venv/bin/python -c "import PyQt5.QtWidgets" || { echo "malsori setup: PyQt5 does not import" >&2; exit 1; }
 # Offline reference voices for the shipped word lists (espeak-ng; ~5 s, ~5 MB, git-ignored).
 .venv/bin/malsori tts --list assets/wordlists/*.csv --precache --engine espeak --cache-dir assets/references
 echo "malsori setup: done (.venv/bin/malsori)"
