@@ -97,6 +97,15 @@ def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_
     assert resumed["epochs_run"] == 3
     assert len(load_checkpoint(out).provenance["history"]) == 3
 
+    # --init fine-tunes a trained model (e.g. the shipped one on a school's takes)
+    tuned_path = tmp_path / "tuned.pt"
+    before = load_checkpoint(out).model.state_dict()
+    train(_config(tiny, tuned_path, init=str(out), max_epochs=1, lr=1e-9))
+    tuned = load_checkpoint(tuned_path)
+    assert tuned.provenance["config"]["init"] == str(out)
+    for name, weight in tuned.model.state_dict().items():
+        torch.testing.assert_close(weight, before[name], atol=1e-5, rtol=0)  # started from those weights
+
 
 def test_resume_without_state_is_a_clear_error(tiny, tmp_path):
     with pytest.raises(ManifestError, match="no training state"):
