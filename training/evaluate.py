@@ -156,8 +156,10 @@ def evaluate(
     cfg = scorer.cfg
     all_records = read_manifest(data)
     images = load_images(all_records, cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
+    in_split = sum(r.split == split for r in all_records)
     all_records = usable(all_records, images)
     records = [r for r in all_records if r.split == split]
+    refused_pairs = in_split - len(records)  # a file the front end refuses (silence) cannot be scored
     train_recs = [r for r in all_records if r.split == "train"]
     val_recs = [r for r in all_records if r.split == "val"]
     if not records:
@@ -245,7 +247,7 @@ def evaluate(
         )
 
     info = split_info(all_records, records, split)
-    info.update(robustness_pairs=len(chosen) - refused, robustness_refused=refused,
+    info.update(robustness_pairs=len(chosen) - refused, robustness_refused=refused, refused_pairs=refused_pairs,
                 seconds=time.monotonic() - started, model=str(model_path), data=str(data))
     out_dir.mkdir(parents=True, exist_ok=True)
     table = markdown_table(methods, info)
@@ -323,7 +325,8 @@ def markdown_table(methods: list[MethodResult], info: dict) -> str:
     return "\n".join([
         f"Split `{info['split']}`: {info['pairs']} pairs ({', '.join(f'{k} {v}' for k, v in info['by_kind'].items())}), "
         f"{info['words']} words ({info['words_also_in_train']} also in train), voices {', '.join(info['voices']) or 'n/a'} "
-        f"(also in train: {', '.join(info['voices_also_in_train']) or 'none'}).",
+        f"(also in train: {', '.join(info['voices_also_in_train']) or 'none'}). "
+        f"{info.get('refused_pairs', 0)} pairs left out: the front end refused a file (no speech heard).",
         "",
         *lines,
         "",
