@@ -34,10 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="malsori",
         description="Offline pronunciation trainer: score a spoken attempt against a reference.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("malsori")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def configure_threads() -> None:

@@ -9,22 +9,45 @@ from pathlib import Path
 
 import numpy as np
 
+from preprocessing.errors import OutputError
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, mode: int = 0o644) -> Path:
-    """`mode` is set explicitly: mkstemp makes 0600, which another user (the kiosk) cannot read."""
+    """Write `data` to `path` via a temporary file in the same folder and a rename.
+
+    `mode` is set explicitly: mkstemp makes 0600, which another user (the kiosk) cannot read.
+    Raises OutputError (an OSError) with a message a person can act on.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    check_writable(path)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    finally:
+        if tmp is not None and Path(tmp).exists():
+            Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, before any long work, if `path` cannot become a file. Creates its folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a directory; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from exc
+    if not os.access(path.parent, os.W_OK):
+        raise OutputError(f"{path.parent}: no permission to write here")
     return path
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from preprocessing import Utterance, load_audio, preprocess
+from preprocessing.errors import MalsoriError
 
 from .calibration import Calibration
 from .checkpoint import Checkpoint, load_checkpoint
@@ -64,14 +65,23 @@ class Scorer:
     def from_path(cls, path: str | os.PathLike) -> "Scorer":
         return cls(load_checkpoint(path))
 
-    def prepare(self, audio: Audio) -> Utterance:
-        """Anything score_pair accepts → Utterance through this model's own front end."""
+    def prepare(self, audio: Audio, *, side: str = "audio") -> Utterance:
+        """Anything score_pair accepts → Utterance through this model's own front end.
+
+        An error names the side ("reference"/"attempt") and the file, so a user knows
+        which of the two recordings to fix.
+        """
         if isinstance(audio, Utterance):
             return audio
-        if isinstance(audio, tuple):
-            y, sr = audio
-            return preprocess(np.asarray(y, dtype=np.float32), sr=int(sr), cfg=self.cfg)
-        return preprocess(load_audio(Path(audio), sr=self.cfg.sample_rate), sr=self.cfg.sample_rate, cfg=self.cfg)
+        try:
+            if isinstance(audio, tuple):
+                y, sr = audio
+                return preprocess(np.asarray(y, dtype=np.float32), sr=int(sr), cfg=self.cfg)
+            y = load_audio(Path(audio), sr=self.cfg.sample_rate, max_duration_s=self.cfg.max_duration_s)
+            return preprocess(y, sr=self.cfg.sample_rate, cfg=self.cfg)
+        except MalsoriError as exc:
+            where = side if isinstance(audio, tuple) or str(audio) in str(exc) else f"{side} {audio}"
+            raise type(exc)(f"{where}: {exc}") from exc
 
     @torch.no_grad()
     def embed(self, image: np.ndarray) -> torch.Tensor:
@@ -80,7 +90,7 @@ class Scorer:
 
     @torch.no_grad()
     def score_pair(self, reference: Audio, attempt: Audio) -> ScoreResult:
-        ref, att = self.prepare(reference), self.prepare(attempt)
+        ref, att = self.prepare(reference, side="reference"), self.prepare(attempt, side="attempt")
         distance, path, cost = dtw_distance(
             self.embed(ref.image), self.embed(att.image), power=self.model.dims.distance_power
         )

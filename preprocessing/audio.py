@@ -7,18 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioDecodeError, AudioNotFoundError, EmptyAudioError, NonFiniteAudioError
+from .errors import AudioDecodeError, AudioNotFoundError, AudioTooLongError, EmptyAudioError, NonFiniteAudioError
 
 DEFAULT_SR = 16_000
 
 
-def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR) -> np.ndarray:
+def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR, max_duration_s: float | None = None) -> np.ndarray:
     """Read any audio file into a float32 mono array at `sr` Hz.
 
     wav (8/16/24/32-bit int, float), flac and ogg go through soundfile; mp3, m4a and
     anything else ffmpeg reads go through pydub. Stereo is averaged to mono.
 
-    Raises AudioNotFoundError, AudioDecodeError, EmptyAudioError, NonFiniteAudioError.
+    max_duration_s: refuse longer wav/flac/ogg files from their header, before decoding
+    (a 20-minute recording would otherwise take a Pi's memory first).
+
+    Raises AudioNotFoundError, AudioDecodeError, EmptyAudioError, NonFiniteAudioError,
+    AudioTooLongError.
     """
     path = Path(path)
     if not path.exists():
@@ -27,6 +31,8 @@ def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR) -> np.ndarray:
         raise AudioNotFoundError(f"{path}: is a directory, expected an audio file")
     if path.stat().st_size == 0:
         raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
+    if max_duration_s is not None:
+        _check_duration(path, max_duration_s)
 
     y, file_sr = _read_soundfile(path)
     if y is None:
@@ -36,6 +42,19 @@ def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR) -> np.ndarray:
     if not np.all(np.isfinite(y)):
         raise NonFiniteAudioError(f"{path}: the audio contains NaN or infinite samples")
     return resample(y, orig_sr=file_sr, sr=sr)
+
+
+def _check_duration(path: Path, max_duration_s: float) -> None:
+    import soundfile as sf
+
+    try:
+        duration = sf.info(str(path)).duration
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return  # not a soundfile format: ffmpeg decodes it and the pipeline checks the length
+    if duration > max_duration_s:
+        raise AudioTooLongError(
+            f"{path}: the audio is {duration:.1f} s long; at most {max_duration_s:.0f} s can be scored"
+        )
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:

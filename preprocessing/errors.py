@@ -69,3 +69,12 @@ class TTSError(MalsoriError):
     """No reference voice could be made for a text."""
 
     exit_code = 12
+
+
+class OutputError(MalsoriError, OSError):
+    """An output file cannot be written (no permission, a directory in the way, disk full).
+
+    Also an OSError, so code that already handles failed writes keeps working.
+    """
+
+    exit_code = 13

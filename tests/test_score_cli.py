@@ -4,6 +4,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -160,6 +161,8 @@ def test_batch_scores_good_rows_reports_bad_ones_and_exits_1(env, words, capsys)
     assert main(["score", "--pairs", str(pairs), "--out", str(out), "--jobs", "1"]) == 1
     results = list(csv.DictReader(open(out)))
     assert [bool(r["error"]) for r in results] == [False, True, False, True]
+    assert [r["row"] for r in results] == ["2", "3", "4", "5"]  # as a spreadsheet numbers them
+    assert results[0]["attempt"] == str(words["same"])  # the cell as written, to join back
     assert "NoSpeechError" in results[1]["error"] and "AudioNotFoundError" in results[3]["error"]
     assert all(0 <= float(r["score"]) <= 100 for r in results if not r["error"])
     assert "scored 2 of 4 pairs" in capsys.readouterr().err
@@ -188,3 +191,50 @@ def test_a_real_process_prints_one_line_and_no_traceback(env, words, monkeypatch
     )
     assert proc.returncode == 3
     assert "Traceback" not in proc.stderr and proc.stderr.strip().count("\n") == 0
+
+
+def _pairs_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["reference", "attempt"])
+        w.writerows(rows)
+    return path
+
+
+def test_an_empty_cell_is_reported_with_its_row_number(env, words, capsys):
+    pairs = _pairs_csv(env / "pairs.csv", [(words["ref"], words["same"]), (words["ref"], "")])
+    out = env / "results.csv"
+    assert main(["score", "--pairs", str(pairs), "--out", str(out)]) == 1
+    assert "row 3: empty attempt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["a-directory", "no-permission"])
+def test_an_unwritable_results_file_fails_before_any_scoring(env, words, capsys, target):
+    pairs = _pairs_csv(env / "pairs.csv", [(words["ref"], words["same"])])
+    if target == "a-directory":
+        out = env / "outdir"
+        out.mkdir()
+    else:
+        out = Path("/proc/malsori-cannot-write-here/results.csv")
+    assert main(["score", "--pairs", str(pairs), "--out", str(out)]) == 13
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "scored" not in err
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "two"]])
+def test_jobs_must_be_a_positive_number(env, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(["score", "--pairs", "p.csv", "--out", "r.csv", *argv])
+    assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [["--out", "r.csv"], ["--text", " "]])
+def test_options_that_would_be_ignored_are_refused(env, words, argv, capsys):
+    assert main(["score", str(words["ref"]), str(words["same"]), *argv]) == 2
+
+
+def test_an_error_says_whether_the_reference_or_the_attempt_is_at_fault(env, words, capsys):
+    silent = _wav(env / "silent.wav", np.zeros(SR, np.float32))
+    assert main(["score", str(silent), str(words["same"])]) == 7
+    err = capsys.readouterr().err
+    assert "reference" in err and "silent.wav" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
@@ -12,9 +13,24 @@ from pathlib import Path
 
 from preprocessing.errors import MalsoriError
 
-RESULT_FIELDS = ["reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
+RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
-MIN_PAIRS_FOR_POOL = 16  # below this, starting worker processes costs more than it saves
+# Each worker process imports torch (~2-3 s, ~500 MB): only a long batch earns that back.
+MIN_PAIRS_PER_WORKER = 300
+
+
+class UsageError(MalsoriError):
+    exit_code = 2
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,23 +46,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.add_argument("--pairs", type=Path, help="CSV with 'reference' and 'attempt' columns (paths relative to the CSV)")
     p.add_argument("--out", type=Path, help="with --pairs: where to write the results CSV")
-    p.add_argument("--jobs", type=int, default=0, help="with --pairs: worker processes (default: one per core)")
+    p.add_argument("--jobs", type=positive_int, help="with --pairs: worker processes "
+                   f"(default: one per {MIN_PAIRS_PER_WORKER} pairs, at most one per core)")
     p.add_argument("--model", type=Path, help="checkpoint to use (default: the shipped model)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.pairs:
-        if args.files or args.text:
-            raise UsageError("--pairs takes no FILE arguments and no --text")
+        if args.files or args.text is not None or args.json:
+            raise UsageError("--pairs takes no FILE arguments, --text or --json (results go to --out)")
         if not args.out:
             raise UsageError("--pairs needs --out RESULTS.csv")
         return _score_pairs(args)
-    expected = 1 if args.text else 2
+    if args.out or args.jobs:
+        raise UsageError("--out and --jobs go with --pairs")
+    if args.text is not None and not args.text.strip():
+        raise UsageError("--text is empty: give the word or sentence to say")
+    expected = 1 if args.text is not None else 2
     if len(args.files) != expected:
         raise UsageError("give REFERENCE ATTEMPT, or --text TEXT ATTEMPT")
     scorer = _load_scorer(args.model)
-    if args.text:
+    if args.text is not None:
         from app.tts import get_reference
 
         ref = get_reference(args.text, lang=args.lang)
@@ -61,10 +82,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{result.score:.1f}")
     return 0
-
-
-class UsageError(MalsoriError):
-    exit_code = 2
 
 
 def _load_scorer(model: Path | None):
@@ -87,29 +104,43 @@ def _init_worker(model_path: str) -> None:
     _worker_scorer = _load_scorer(Path(model_path))
 
 
-def _score_row(row: tuple[str, str]) -> dict:
-    return score_one(_worker_scorer, *row)
+def _score_chunk(rows: list[dict]) -> list[dict]:
+    return score_rows(_worker_scorer, rows)
 
 
-def score_one(scorer, reference: str, attempt: str) -> dict:
-    """One CSV row → one results row; an error becomes the row's 'error' text, not an exception."""
-    out = {"reference": reference, "attempt": attempt}
-    try:
-        r = scorer.score_pair(reference, attempt)
-    except MalsoriError as exc:
-        return {**out, "error": f"{type(exc).__name__}: {exc}"}
-    return {
-        **out,
-        "score": f"{r.score:.2f}",
-        "distance": f"{r.distance:.5f}",
-        "reference_speech_s": f"{r.reference_speech_s:.3f}",
-        "attempt_speech_s": f"{r.attempt_speech_s:.3f}",
-        "warnings": "; ".join(r.warnings),
-        "error": "",
-    }
+def score_rows(scorer, rows: list[dict]) -> list[dict]:
+    """Score CSV rows; a row's error becomes its 'error' text, never an exception.
+
+    A reference used by several rows (a class saying the same word) is prepared once.
+    """
+    prepared: dict[str, object] = {}
+    out = []
+    for row in rows:
+        result = dict(row)
+        try:
+            if row.get("error"):
+                raise UsageError(row["error"])
+            ref = prepared.get(row["reference_path"])
+            if ref is None:
+                ref = prepared[row["reference_path"]] = scorer.prepare(Path(row["reference_path"]), side="reference")
+            r = scorer.score_pair(ref, Path(row["attempt_path"]))
+        except MalsoriError as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            result.update(
+                score=f"{r.score:.2f}",
+                distance=f"{r.distance:.5f}",
+                reference_speech_s=f"{r.reference_speech_s:.3f}",
+                attempt_speech_s=f"{r.attempt_speech_s:.3f}",
+                warnings="; ".join(r.warnings),
+                error="",
+            )
+        out.append(result)
+    return out
 
 
-def read_pairs(path: Path) -> list[tuple[str, str]]:
+def read_pairs(path: Path) -> list[dict]:
+    """CSV rows → dicts with the row number, the strings as written and resolved paths."""
     from preprocessing.errors import AudioNotFoundError
 
     if not path.is_file():
@@ -122,40 +153,57 @@ def read_pairs(path: Path) -> list[tuple[str, str]]:
             rows = list(reader)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not a UTF-8 CSV file") from exc
+    except csv.Error as exc:
+        raise UsageError(f"{path}: not a readable CSV file ({exc})") from exc
     base = path.parent
-    return [(str(base / (r["reference"] or "").strip()), str(base / (r["attempt"] or "").strip())) for r in rows]
+    pairs = []
+    for number, r in enumerate(rows, start=2):  # row 1 is the header
+        ref, att = (r.get("reference") or "").strip(), (r.get("attempt") or "").strip()
+        missing = [name for name, value in (("reference", ref), ("attempt", att)) if not value]
+        pairs.append({
+            "row": number, "reference": ref, "attempt": att,
+            "reference_path": str(base / ref), "attempt_path": str(base / att),
+            "error": f"row {number}: empty {' and '.join(missing)}" if missing else "",
+        })
+    return pairs
 
 
 def _score_pairs(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.fileio import atomic_write_text
+    from app.fileio import atomic_write_text, check_writable
     from app.paths import default_model_path
 
+    check_writable(args.out)  # before the work, not after it
     pairs = read_pairs(args.pairs)
     model_path = args.model or default_model_path()
     scorer = _load_scorer(model_path)  # fail fast on a missing/corrupt model
-    jobs = args.jobs or os.cpu_count() or 1
-    bar = dict(total=len(pairs), unit="pair", file=sys.stderr, disable=None)
-    if jobs == 1 or len(pairs) < MIN_PAIRS_FOR_POOL:
-        results = [score_one(scorer, *p) for p in tqdm(pairs, **bar)]
+    jobs = args.jobs or max(1, min(os.cpu_count() or 1, len(pairs) // MIN_PAIRS_PER_WORKER))
+    chunks = [pairs[i : i + 16] for i in range(0, len(pairs), 16)]
+    bar = tqdm(total=len(pairs), unit="pair", file=sys.stderr, disable=None)
+    results = []
+    if jobs == 1:
+        for chunk in chunks:
+            results += score_rows(scorer, chunk)
+            bar.update(len(chunk))
     else:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")  # torch and fork do not mix safely
         with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker, initargs=(str(model_path),)) as pool:
-            results = list(tqdm(pool.map(_score_row, pairs, chunksize=8), **bar))
-
-    import io
+            for done in pool.map(_score_chunk, chunks):
+                results += done
+                bar.update(len(done))
+    bar.close()
 
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=RESULT_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=RESULT_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(results)
     atomic_write_text(args.out, buf.getvalue())
 
     failed = [r for r in results if r.get("error")]
     for r in failed:
-        print(f"malsori: failed: {r['attempt']}: {r['error']}", file=sys.stderr)
+        print(f"malsori: row {r['row']} failed: {r['error']}", file=sys.stderr)
     print(f"malsori: scored {len(results) - len(failed)} of {len(results)} pairs -> {args.out}", file=sys.stderr)
     return 1 if failed else 0
