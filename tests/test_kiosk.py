@@ -211,8 +211,23 @@ def test_escape_and_close_need_the_operator_code(qtbot, home):
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
     assert w.pages.currentWidget() is w.operator_panel
+    assert not w.operator_exit
     click(qtbot, w.operator_panel.exit_button)
     assert not w.isVisible()
+    assert w.operator_exit  # run_kiosk returns OPERATOR_EXIT_CODE: the unit does not restart it
+
+
+def test_operator_exit_is_the_process_exit_code_the_unit_does_not_restart(qtbot, home):
+    from PyQt5.QtWidgets import QApplication
+
+    from app.kiosk.app import OPERATOR_EXIT_CODE, KioskWindow, run_kiosk
+
+    def press_exit():
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, KioskWindow) and w.isVisible())
+        window.operator_panel.exit_button.click()
+
+    QTimer.singleShot(300, press_exit)
+    assert run_kiosk(windowed=True) == OPERATOR_EXIT_CODE
 
 
 def test_holding_the_title_asks_for_the_code(qtbot, home):

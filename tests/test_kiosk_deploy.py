@@ -29,7 +29,10 @@ def test_install_writes_the_unit_and_one_autostart_entry_and_uninstall_restores(
     install(tmp_path)  # running it again changes nothing
     unit = (tmp_path / ".config" / "systemd" / "user" / "malsori-kiosk.service").read_text()
     assert f"ExecStart={REPO}/.venv/bin/malsori kiosk" in unit
-    assert "Restart=on-failure" in unit and "StartLimitIntervalSec=0" in unit
+    assert "Restart=always" in unit and "StartLimitIntervalSec=0" in unit
+    from app.kiosk.app import OPERATOR_EXIT_CODE
+
+    assert f"RestartPreventExitStatus={OPERATOR_EXIT_CODE}" in unit  # the operator's exit stays down
     text = autostart.read_text()
     assert text.startswith("pcmanfm --desktop --profile LXDE-pi &\n")
     assert text.count("systemctl --user restart malsori-kiosk.service") == 1
@@ -63,7 +66,8 @@ def test_without_a_display_the_kiosk_says_so_instead_of_aborting(tmp_path):
     assert out.stderr.strip().startswith("malsori: error: no display")
 
 
-def test_systemctl_stop_ends_the_kiosk_cleanly_so_it_is_not_restarted(tmp_path):
+def test_sigterm_ends_the_kiosk_cleanly_with_code_0(tmp_path):
+    # `systemctl stop` sends it and is never restarted; a plain `kill` is restarted (Restart=always)
     import signal
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MALSORI_HOME=str(tmp_path), MALSORI_LAUNCH_T0=repr(time.time()))
@@ -72,6 +76,6 @@ def test_systemctl_stop_ends_the_kiosk_cleanly_so_it_is_not_restarted(tmp_path):
     try:
         assert proc.stdout.readline().startswith("first_frame_s=")  # the kiosk is up and serving input
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0  # Restart=on-failure leaves a clean stop alone
+        assert proc.wait(timeout=20) == 0  # not the operator's code, which would keep the unit down
     finally:
         proc.kill()

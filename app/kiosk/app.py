@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 HANGUL_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum")
 LAUNCH_T0_ENV = "MALSORI_LAUNCH_T0"  # time.time() at launch, set by bench/kiosk_startup.py
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "eglfs", "linuxfb", "vnc")  # need no display server
+# The operator's "Exit kiosk": the unit lists it in RestartPreventExitStatus=, so it stays down,
+# while a crash or a plain `kill` (exit 0 after SIGTERM) is restarted (Restart=always).
+OPERATOR_EXIT_CODE = 99
 
 
 class NoDisplayError(MalsoriError):
@@ -216,13 +219,16 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
     FirstFrame(window, first_frame)
     # Ctrl+C in a terminal and `systemctl stop` end the kiosk cleanly (a take in progress is
     # stopped). Python only runs signal handlers between bytecodes, so wake it up regularly.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: quit_now())
+    previous_handlers = {signum: signal.signal(signum, lambda *_: quit_now())
+                         for signum in (signal.SIGINT, signal.SIGTERM)}
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
     wake.start(250)
     try:
-        return app.exec_()
+        code = app.exec_()
     finally:
         kiosk.runner.wait_idle(5000)
         sys.excepthook = previous_hook
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+    return code or (OPERATOR_EXIT_CODE if window.operator_exit else 0)

@@ -147,6 +147,7 @@ class KioskWindow(QMainWindow):
         self.list_names = list_names
         self.on_settings_saved = on_settings_saved
         self.allow_close = False
+        self.operator_exit = False  # set by the operator's "Exit kiosk" (see app.OPERATOR_EXIT_CODE)
         self.setWindowTitle("malsori")
         self.setStyleSheet(STYLE)
 
@@ -176,7 +177,7 @@ class KioskWindow(QMainWindow):
         self.pin_pad.cancelled.connect(self._back_from_operator)
         self.operator_panel.closed.connect(self._back_from_operator)
         self.operator_panel.saved.connect(self._settings_saved)
-        self.operator_panel.exit_requested.connect(self.exit_kiosk)
+        self.operator_panel.exit_requested.connect(self.operator_exit_kiosk)
 
         c = controller
         c.state_changed.connect(self._on_state)
@@ -443,6 +444,11 @@ class KioskWindow(QMainWindow):
     def exit_kiosk(self) -> None:
         self.allow_close = True
         self.close()
+
+    def operator_exit_kiosk(self) -> None:
+        """The operator's "Exit kiosk": the process ends with app.OPERATOR_EXIT_CODE (not restarted)."""
+        self.operator_exit = True
+        self.exit_kiosk()
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Escape:
