@@ -13,6 +13,7 @@ from PyQt5.QtCore import Qt, QTimer
 
 from app.kiosk import controller as ctl
 from app.kiosk.settings import KioskSettings, load_settings, save_settings
+from preprocessing.errors import AudioDecodeError, DeviceError, TTSError
 from fakemic import fake_mic  # noqa: F401  (the ALSA file-plugin microphone fixture)
 from speech import pad, speak
 
@@ -411,8 +412,26 @@ def test_no_microphone_gives_a_friendly_message(qtbot, home, mic, monkeypatch):
     c.choose_category(None)
     click(qtbot, w.speak_button)
     qtbot.waitUntil(lambda: c.state == ctl.CARD and w.message_label.text() != "", timeout=RESULT_TIMEOUT_MS)
-    assert w.message_label.text().startswith("The microphone or speaker is not working")
+    # One plain line: no PortAudio codes, no `malsori mic` commands for a learner to puzzle over.
+    assert w.message_label.text() == "The microphone or speaker is not working — please ask a helper."
     assert c.last_result is None
+    assert w.history.chips == []  # nothing was recorded, so nothing joins the history strip
+    assert c.last_problem.startswith("recording: ")  # the detail is kept for the log and the operator
+    w.ask_operator_code()
+    for digit in SETTINGS.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    assert w.operator_panel.status.text() == f"Last problem — {c.last_problem}"
+
+
+@pytest.mark.parametrize("error", [
+    DeviceError("no microphone found: check `malsori mic list`"),
+    TTSError("espeak-ng failed: Error querying device -1"),
+    AudioDecodeError("/tmp/x.wav: not readable audio"),
+    RuntimeError("PortAudio: Error querying device -1"),
+])
+def test_learner_messages_never_carry_the_technical_detail(error):
+    text = ctl.friendly_message(error)
+    assert str(error) not in text and "`" not in text and "(" not in text
 
 
 def test_listen_and_play_mine_play_and_come_back(qtbot, home, mic):

@@ -60,19 +60,18 @@ def clipped_fraction(audio: np.ndarray, *, clip_level: float) -> float:
 
 
 def friendly_message(exc: BaseException) -> str:
-    """What a learner sees instead of a score when something went wrong."""
+    """What a learner sees instead of a score when something went wrong: one plain line, never the
+    technical detail (device names, PortAudio codes, commands); that goes to the log."""
     if isinstance(exc, NoSpeechError):
         return "I didn't hear anything. Press Speak, then say the word clearly."
     if isinstance(exc, SpeechTooShortError):
         return "That was very short. Press Speak and say the whole word."
     if isinstance(exc, DeviceError):
-        return f"The microphone or speaker is not working — please ask a helper. ({exc})"
+        return "The microphone or speaker is not working — please ask a helper."
     if isinstance(exc, TTSError):
-        return f"The reference voice is not available right now. ({exc})"
+        return "The reference voice is not available right now."
     if isinstance(exc, ModelError):
         return NO_MODEL_MESSAGE
-    if isinstance(exc, MalsoriError):
-        return str(exc)
     return "Something went wrong. Please try again."
 
 
@@ -115,6 +114,7 @@ class KioskController(QObject):
         self.model_message = "Loading the scoring model…"
         self._recorder = None
         self._pending_take = None  # a take waiting for the model to finish loading
+        self.last_problem = ""  # technical detail of the last failure, for the operator screen
         self._generation = 0
         self._level = 0.0  # written by the audio thread, read by the poll timer (a float store is atomic)
         self._level_timer = QTimer(self)
@@ -255,7 +255,13 @@ class KioskController(QObject):
         if gen != self._generation:
             return
         self._set_state(back_to)
-        self.message.emit(friendly_message(exc))
+        self.message.emit(self._problem("playback", exc))
+
+    def _problem(self, what: str, exc: BaseException) -> str:
+        """Log the detail (and keep it for the operator screen); return the learner's line."""
+        self.last_problem = f"{what}: {exc}"
+        log.warning("%s failed: %s: %s", what, type(exc).__name__, exc)
+        return friendly_message(exc)
 
     # --- speak → score --------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ class KioskController(QObject):
         try:
             self._recorder = self.services.make_recorder(self._on_level)
         except MalsoriError as exc:
-            self.message.emit(friendly_message(exc))
+            self.message.emit(self._problem("recording", exc))
             return
         gen, recorder = self._generation, self._recorder
         self._set_state(RECORDING)
@@ -313,7 +319,7 @@ class KioskController(QObject):
         self._level_timer.stop()
         self._recorder = None
         self.level_changed.emit(0.0)
-        self._no_score(friendly_message(exc))
+        self._no_score(self._problem("recording", exc), took=False)  # no take: no history chip
 
     def _score(self, take) -> None:
         self._set_state(SCORING)
@@ -352,11 +358,14 @@ class KioskController(QObject):
     def _score_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
             return
-        self._no_score(friendly_message(exc))
+        self._no_score(self._problem("scoring", exc))
 
-    def _no_score(self, text: str) -> None:
-        """Back to the card with a message; the take (if any) stays playable."""
-        if self.entry is not None and self.entry not in self.best:
+    def _no_score(self, text: str, *, took: bool = True) -> None:
+        """Back to the card with a message; the take (if any) stays playable.
+
+        took: a take was recorded, so the word joins the history strip (with no score).
+        """
+        if took and self.entry is not None and self.entry not in self.best:
             self.practised.append(self.entry)
             self.best[self.entry] = None
             self._emit_history()

@@ -428,6 +428,8 @@ class KioskWindow(QMainWindow):
     def _open_operator(self) -> None:
         self.controller.go_home()
         self.operator_panel.open(self.controller.settings, self.list_names)
+        if self.controller.last_problem:  # the detail the learner was spared
+            self.operator_panel.status.setText(f"Last problem — {self.controller.last_problem}")
         self.pages.setCurrentWidget(self.operator_panel)
 
     def _back_from_operator(self) -> None:
