@@ -115,7 +115,11 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic):
     images = [ax.get_images() for ax in w.mel_view.figure.axes]
     assert [len(i) for i in images] == [1, 1]  # reference and attempt, side by side
     assert images[1][0].get_array().shape == rr.result.attempt_image.shape
-    assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s)
+    if rr.band == "green":
+        assert w.mel_view.highlight_s is None  # nothing to point at on a good take
+    else:
+        assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s)
+    assert w.mel_view.figure.axes[0].get_ylabel() == "low → high frequency"
     assert [chip.text() for chip in w.history.chips] == [f"사과  {rr.score:.0f}"]
     assert c.take.path is not None and Path(c.take.path).is_file()  # nothing the learner said is lost
 
@@ -124,6 +128,27 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic):
     assert w.pages.currentWidget() is w.practice_page and w.hangul.text() == "사과"
     click(qtbot, w.next_button)
     assert w.hangul.text() == "물"
+
+
+def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, home, mic):
+    mic(word_audio("사과"))
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+        c.speak()
+    rr = got.args[0]
+
+    def red_bands() -> int:
+        return sum(len(ax.patches) for ax in w.mel_view.figure.axes)
+
+    for strictness, score in (("normal", 90.0), ("strict", 80.0), ("gentle", 40.0)):
+        band, line = ctl.verdict(score, strictness)
+        w._on_result(ctl.RoundResult(rr.entry, score, band, line, rr.result))
+        if band == "green":
+            assert w.mel_view.highlight_s is None and red_bands() == 0
+        else:
+            assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s) and red_bands() >= 1
 
 
 def test_event_loop_keeps_running_while_recording_and_scoring(qtbot, home, mic):

@@ -383,7 +383,7 @@ class KioskWindow(QMainWindow):
         self.result_word.setText(f"{rr.entry.text}  ·  {rr.entry.romanization}")
         self.verdict_label.setText(rr.verdict)
         self.warning_label.setText(" · ".join(rr.result.warnings))
-        self.mel_view.show_result(rr.result)
+        self.mel_view.show_result(rr.result, highlight=rr.band != "green")
 
     def _on_message(self, text: str) -> None:
         self.message_label.setText(text)

@@ -54,7 +54,9 @@ class MelComparisonView(QWidget):
         self.canvas = FigureCanvasQTAgg(self.figure)
         self._layout.addWidget(self.canvas)
 
-    def show_result(self, result) -> None:
+    def show_result(self, result, *, highlight: bool = True) -> None:
+        """Draw both images; highlight=False (a green result) leaves out the "differs most" band,
+        which would otherwise flag a stretch of a take that is already good."""
         from matplotlib.ticker import MaxNLocator
 
         self._ensure_canvas()
@@ -74,7 +76,7 @@ class MelComparisonView(QWidget):
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, prune="upper"))
         w0, w1 = result.worst_segment_s
         self.highlight_s = None
-        if w1 > w0:
+        if highlight and w1 > w0:
             self.highlight_s = (float(w0), float(w1))
             att_ax.axvspan(w0, w1, color=HIGHLIGHT, alpha=0.35, lw=0)
             span = matched_reference_span(getattr(result, "path", np.empty((0, 2))),
@@ -83,7 +85,7 @@ class MelComparisonView(QWidget):
                 ref_ax.axvspan(span[0] * hop, span[1] * hop, color=HIGHLIGHT, alpha=0.35, lw=0)
             att_ax.text(0.5 * (w0 + w1), result.attempt_image.shape[0] * 0.95, "differs most",
                         color="white", ha="center", va="top", fontsize=9)
-        ref_ax.set_ylabel("low → high pitch", color="#bbbbbb", fontsize=9)
+        ref_ax.set_ylabel("low → high frequency", color="#bbbbbb", fontsize=9)
         fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.06)
         self.canvas.draw()
 
