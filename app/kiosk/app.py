@@ -14,7 +14,7 @@ from PyQt5.QtCore import QEvent, QObject, Qt, QTimer
 from PyQt5.QtGui import QFont, QFontDatabase
 from PyQt5.QtWidgets import QApplication
 
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import DeviceError, MalsoriError
 
 from . import controller as ctl
 from .main_window import KioskWindow
@@ -33,8 +33,9 @@ HEADLESS_PLATFORMS = ("offscreen", "minimal", "eglfs", "linuxfb", "vnc")  # need
 OPERATOR_EXIT_CODE = 99
 
 
-class NoDisplayError(MalsoriError):
-    """No screen to show the kiosk on (started outside a desktop session)."""
+class NoDisplayError(DeviceError):
+    """No screen to show the kiosk on (started outside a desktop session): exit code 11, like a
+    missing microphone (1 is reserved for a batch with failed rows)."""
 
 
 def check_display() -> None:
