@@ -167,6 +167,8 @@ class Recorder:
     save_dir: where takes are saved (None: app.paths.recordings_dir()); save=False keeps
       them in memory only.
     no_data_timeout_s: a device that delivers nothing for this long counts as lost.
+    keep_takes: after saving, delete the oldest takes in the save folder beyond this many
+      (None: keep every take). The take just saved is never deleted.
     """
 
     def __init__(
@@ -184,6 +186,7 @@ class Recorder:
         end_silence_s: float = 0.4,
         min_speech_s: float | None = None,
         no_data_timeout_s: float = 2.0,
+        keep_takes: int | None = None,
     ):
         if sr not in VAD_RATES:
             raise ValueError(f"sr must be one of {VAD_RATES}")
@@ -201,6 +204,7 @@ class Recorder:
         self.end_silence_s = end_silence_s
         self.min_speech_s = self.cfg.min_speech_s if min_speech_s is None else min_speech_s
         self.no_data_timeout_s = no_data_timeout_s
+        self.keep_takes = keep_takes
         self._stop_requested = threading.Event()
         self._stream = None
 
@@ -391,9 +395,32 @@ class Recorder:
         folder = Path(self.save_dir) if self.save_dir is not None else recordings_dir()
         name = f"take-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.wav"
         try:
-            return atomic_write_wav(folder / name, audio, sr=self.sr), None
+            path = atomic_write_wav(folder / name, audio, sr=self.sr)
         except OSError as exc:
             return None, f"the take could not be saved in {folder}: {exc.strerror or exc}"
+        if self.keep_takes is not None:
+            prune_takes(folder, keep=self.keep_takes, spare=path)
+        return path, None
+
+
+TAKE_GLOB = "take-*.wav"  # Recorder's names: take-YYYYmmdd-HHMMSS-ffffff.wav, so name order is time order
+
+
+def prune_takes(folder: Path, *, keep: int, spare: Path | None = None) -> list[Path]:
+    """Delete the oldest takes in `folder` so that at most `keep` remain; `spare` (the take just
+    saved) is never deleted. Returns the deleted paths; a file that cannot be deleted is skipped."""
+    takes = sorted(Path(folder).glob(TAKE_GLOB), key=lambda p: p.name, reverse=True)  # newest first
+    if spare is not None:
+        takes = [p for p in takes if p != Path(spare)]
+        keep -= 1
+    deleted = []
+    for path in takes[max(keep, 0):]:
+        try:
+            path.unlink()
+        except OSError:
+            continue  # retention must never cost the learner a take
+        deleted.append(path)
+    return deleted
 
 
 def _close_in_background(stream, sd, *, wait_s: float = 1.0) -> None:

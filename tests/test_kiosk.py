@@ -174,8 +174,13 @@ def test_event_loop_keeps_running_while_recording_and_scoring(qtbot, home, mic):
 
 
 def test_silence_gives_a_friendly_message_and_no_score(qtbot, home, mic):
+    from app.paths import recordings_dir
+
     mic(np.zeros(16_000 * 2, np.float32))
-    kiosk = make_kiosk(qtbot)
+    recordings_dir().mkdir(parents=True)
+    old_take = recordings_dir() / "take-20260101-000000-000000.wav"
+    old_take.write_bytes(b"")
+    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(keep_takes=1))
     w, c = kiosk.window, kiosk.controller
     results = []
     c.result_ready.connect(results.append)
@@ -190,6 +195,7 @@ def test_silence_gives_a_friendly_message_and_no_score(qtbot, home, mic):
     assert w.score_label.text() == ""
     assert w.play_mine_button.isEnabled()  # the take can still be heard
     assert [chip.text() for chip in w.history.chips] == ["사과  —"]
+    assert [p.name for p in recordings_dir().iterdir()] == [Path(c.take.path).name]  # keep_takes=1
 
 
 def test_no_model_installed_shows_that_and_never_a_score(qtbot, home, mic, monkeypatch, tmp_path):
@@ -324,6 +330,17 @@ def test_an_unexpected_error_in_a_slot_returns_home(qtbot, home, tmp_path):
 
 
 # --- pure parts -------------------------------------------------------------------------------
+
+
+def test_the_error_log_is_capped_with_one_backup(tmp_path):
+    from app.kiosk.app import append_capped_log
+
+    log = tmp_path / "logs" / "malsori.log"
+    for i in range(30):
+        append_capped_log(log, f"error {i:02d} " + "x" * 90 + "\n", max_bytes=1000)
+    assert sorted(p.name for p in log.parent.iterdir()) == ["malsori.log", "malsori.log.1"]
+    assert log.stat().st_size <= 1000 and (tmp_path / "logs" / "malsori.log.1").stat().st_size <= 1000
+    assert log.read_text(encoding="utf-8").rstrip().endswith("error 29 " + "x" * 90)  # the newest is kept
 
 
 @pytest.mark.parametrize("strictness,score,band", [

@@ -18,7 +18,7 @@ import soundfile as sf
 from fakemic import asoundrc_text, fake_mic, use_home, wait_for_closing_streams  # noqa: F401  (fixture)
 from speech import SR, add_noise, pad, speak
 
-from app.recorder import Endpointer, Recorder, level_from_rms
+from app.recorder import Endpointer, Recorder, level_from_rms, prune_takes
 from preprocessing import PreprocessConfig
 from preprocessing.errors import DeviceError
 
@@ -87,6 +87,28 @@ def test_the_take_is_saved_before_record_returns(fake_mic, speech, tmp_path, mon
     saved, sr = sf.read(take.path, dtype="float32")
     assert sr == 16_000 and len(saved) == len(take.audio)
     assert np.max(np.abs(saved - take.audio)) < 1e-4  # 16-bit wav of the same samples
+
+
+def test_only_the_newest_takes_are_kept_and_never_the_one_just_saved(fake_mic, speech, tmp_path):
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    old = [folder / f"take-20260101-0000{i:02d}-000000.wav" for i in range(4)]
+    for path in old:
+        sf.write(path, np.zeros(160, np.float32), 16_000)
+    (folder / "notes.txt").write_text("not a take")  # other files are left alone
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
+    take = Recorder(save_dir=folder, keep_takes=3).record()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([old[2].name, old[3].name, take.path.name, "notes.txt"])
+
+
+def test_prune_never_deletes_the_spared_take_even_when_keeping_none(tmp_path):
+    names = ["take-20260101-000000-000000.wav", "take-20260102-000000-000000.wav", "take-20260103-000000-000000.wav"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    spare = tmp_path / names[0]  # a clock set back: the take just saved sorts oldest
+    deleted = prune_takes(tmp_path, keep=0, spare=spare)
+    assert sorted(p.name for p in deleted) == names[1:]
+    assert [p.name for p in tmp_path.iterdir()] == [names[0]]
 
 
 def test_silence_runs_to_max_length_without_speech(fake_mic, tmp_path):

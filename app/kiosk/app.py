@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Fonts with Hangul, best first: Debian's fonts-nanum (deploy/setup.sh), then Noto CJK.
 HANGUL_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum")
 LAUNCH_T0_ENV = "MALSORI_LAUNCH_T0"  # time.time() at launch, set by bench/kiosk_startup.py
+LOG_MAX_BYTES = 1_000_000  # malsori.log rolls over to malsori.log.1 past this
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "eglfs", "linuxfb", "vnc")  # need no display server
 # The operator's "Exit kiosk": the unit lists it in RestartPreventExitStatus=, so it stays down,
 # while a crash or a plain `kill` (exit 0 after SIGTERM) is restarted (Restart=always).
@@ -145,6 +146,24 @@ class FirstFrame(QObject):
         return False
 
 
+def append_capped_log(path: Path, text: str, *, max_bytes: int = LOG_MAX_BYTES) -> None:
+    """Append `text` to the log file, rolling it over to `<name>.1` past `max_bytes` (one backup),
+    so a kiosk that errors for months never fills the card. Logging must not fail the kiosk."""
+    from logging.handlers import RotatingFileHandler
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=max_bytes, backupCount=1, encoding="utf-8")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.terminator = ""
+    try:
+        handler.emit(logging.LogRecord("malsori.kiosk", logging.ERROR, __file__, 0, text, None, None))
+    finally:
+        handler.close()
+
+
 def install_excepthook(kiosk: Kiosk):
     """Unhandled errors in slots: log the traceback, return to the start screen, keep running."""
     from app.paths import log_path
@@ -157,13 +176,7 @@ def install_excepthook(kiosk: Kiosk):
             return
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         log.error("unhandled error in the kiosk:\n%s", text)
-        try:
-            path = log_path()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as f:
-                f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} kiosk: {text}\n")
-        except OSError:
-            pass
+        append_capped_log(log_path(), f"{time.strftime('%Y-%m-%d %H:%M:%S')} kiosk: {text}\n")
         QTimer.singleShot(0, kiosk.recover)
 
     sys.excepthook = hook

@@ -54,7 +54,7 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
         from app.recorder import Recorder
 
         return Recorder(max_seconds=settings.max_record_s, auto_stop=True, on_level=on_level,
-                        save_dir=recordings_dir())
+                        save_dir=recordings_dir(), keep_takes=settings.keep_takes)
 
     def gtts_reachable() -> bool:
         from app.tts import gtts_reachable as reachable

@@ -22,6 +22,7 @@ class KioskSettings:
     operator_pin: digits that unlock the operator screen and the exit.
     tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak".
     max_record_s: the longest take; recording also stops by itself when speech ends.
+    keep_takes: how many of the newest takes stay in recordings_dir(); older ones are deleted.
     """
 
     word_list: str = ""
@@ -31,12 +32,15 @@ class KioskSettings:
     operator_pin: str = DEFAULT_PIN
     tts_engine: str = "auto"
     max_record_s: float = 5.0
+    keep_takes: int = 200
 
     def __post_init__(self) -> None:
         if self.strictness not in STRICTNESS_LEVELS:
             object.__setattr__(self, "strictness", "normal")
         if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
             object.__setattr__(self, "operator_pin", DEFAULT_PIN)
+        if self.keep_takes < 1:
+            object.__setattr__(self, "keep_takes", 200)
         if not self.idle_timeout_s > 0:
             object.__setattr__(self, "idle_timeout_s", 90.0)
 
