@@ -262,6 +262,39 @@ def test_operator_exit_is_the_process_exit_code_the_unit_does_not_restart(qtbot,
     assert run_kiosk(windowed=True) == OPERATOR_EXIT_CODE
 
 
+def test_five_wrong_codes_lock_the_pad_for_a_while(qtbot, home):
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w = kiosk.window
+    pad = w.pin_pad
+    pad.lockout_ms = 300  # 30 s in the kiosk
+    w.ask_operator_code()
+    for _ in range(5):
+        for digit in "1111":
+            click(qtbot, pad.keys[digit])
+        click(qtbot, pad.keys["OK"])
+    assert pad.hint.text().startswith("Too many wrong codes")
+    assert not any(key.isEnabled() for key in pad.keys.values())
+    for digit in SETTINGS.operator_pin:  # even the right code (typed on a USB keyboard) waits
+        qtbot.keyClick(pad, digit)
+    assert w.pages.currentWidget() is w.pin_pad
+    click(qtbot, pad.cancel_button)
+    w.ask_operator_code()  # leaving and coming back does not lift the lock
+    assert pad.locked and pad.hint.text().startswith("Too many wrong codes")
+    qtbot.waitUntil(lambda: all(key.isEnabled() for key in pad.keys.values()), timeout=5000)
+    for digit in SETTINGS.operator_pin:
+        click(qtbot, pad.keys[digit])
+    assert w.pages.currentWidget() is w.operator_panel
+
+
+def test_an_invalid_configured_code_falls_back_to_the_default_with_a_warning(tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv("MALSORI_KIOSK_PIN", raising=False)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {"operator_pin": "12a4"}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        assert load_settings(path).operator_pin == "2580"
+    assert "not 4-8 digits" in caplog.text and "12a4" not in caplog.text
+
+
 def test_holding_the_title_asks_for_the_code(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w = kiosk.window

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PyQt5.QtCore import Qt, pyqtSignal
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -25,6 +25,9 @@ from .settings import LANGUAGES, STRICTNESS_LEVELS, KioskSettings
 
 log = logging.getLogger(__name__)
 
+MAX_WRONG_CODES = 5  # wrong codes in a row before the pad locks
+LOCKOUT_MS = 30_000  # how long it stays locked: guessing 4 digits takes days, not minutes
+
 
 class PinPad(QWidget):
     """Big digit keys; emits `accepted` when the digits typed equal the operator PIN."""
@@ -36,6 +39,11 @@ class PinPad(QWidget):
         super().__init__(parent)
         self.pin = ""
         self.typed = ""
+        self.wrong = 0  # wrong codes in a row (kept across Cancel, so reopening does not reset it)
+        self.lockout_ms = LOCKOUT_MS
+        self._unlock_timer = QTimer(self)
+        self._unlock_timer.setSingleShot(True)
+        self._unlock_timer.timeout.connect(self._unlock)
         self.setObjectName("pinPad")
         outer = QVBoxLayout(self)
         outer.setAlignment(Qt.AlignCenter)
@@ -74,10 +82,17 @@ class PinPad(QWidget):
 
     def start(self, pin: str) -> None:
         self.pin, self.typed = pin, ""
-        self.hint.setText("")
+        if not self.locked:
+            self.hint.setText("")
         self._update()
 
+    @property
+    def locked(self) -> bool:
+        return self._unlock_timer.isActive()
+
     def press(self, key: str) -> None:
+        if self.locked:
+            return
         if key == "⌫":
             self.typed = self.typed[:-1]
         elif key == "OK":
@@ -103,12 +118,30 @@ class PinPad(QWidget):
     def _check(self) -> None:
         if self.pin and self.typed == self.pin:
             self.typed = ""
+            self.wrong = 0
             self._update()
             self.accepted.emit()
+            return
+        self.typed = ""
+        self.wrong += 1
+        if self.wrong >= MAX_WRONG_CODES:
+            log.warning("operator code: %d wrong codes in a row; pad locked for %d s", self.wrong,
+                        self.lockout_ms // 1000)
+            self.hint.setText(f"Too many wrong codes — wait {max(self.lockout_ms // 1000, 1)} s")
+            self._set_keys_enabled(False)
+            self._unlock_timer.start(self.lockout_ms)
         else:
-            self.typed = ""
             self.hint.setText("Wrong code")
-            self._update()
+        self._update()
+
+    def _unlock(self) -> None:
+        self.wrong = 0
+        self.hint.setText("")
+        self._set_keys_enabled(True)
+
+    def _set_keys_enabled(self, enabled: bool) -> None:
+        for button in self.keys.values():
+            button.setEnabled(enabled)
 
     def _cancel(self) -> None:
         self.typed = ""

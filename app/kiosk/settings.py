@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 STRICTNESS_LEVELS = ("gentle", "normal", "strict")
 LANGUAGES = ("ko", "en")
-DEFAULT_PIN = "2580"  # change it on the operator screen; MALSORI_KIOSK_PIN overrides
+DEFAULT_PIN = "2580"  # change it in config.json ("kiosk": {"operator_pin": …}); MALSORI_KIOSK_PIN overrides
 CONFIG_KEY = "kiosk"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class KioskSettings:
         if self.strictness not in STRICTNESS_LEVELS:
             object.__setattr__(self, "strictness", "normal")
         if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
+            log.warning("the configured operator code is not 4-8 digits: using the default %s", DEFAULT_PIN)
             object.__setattr__(self, "operator_pin", DEFAULT_PIN)
         if self.keep_takes < 1:
             object.__setattr__(self, "keep_takes", 200)
