@@ -390,6 +390,10 @@ def test_settings_round_trip_and_survive_a_broken_file(tmp_path):
     assert load_settings(path) == KioskSettings()
     save_settings(KioskSettings(strictness="gentle", operator_pin="4321"), path)
     assert load_settings(path).strictness == "gentle" and load_settings(path).operator_pin == "4321"
+    backups = list(tmp_path.glob("config.json.corrupt-*"))  # the broken file is kept, not overwritten
+    assert [b.read_text(encoding="utf-8") for b in backups] == ["{not json"]
+    save_settings(KioskSettings(strictness="strict"), path)  # a healthy file is not backed up again
+    assert list(tmp_path.glob("config.json.corrupt-*")) == backups
 
 
 def test_workers_run_off_the_gui_thread_and_report_back_on_it(qtbot):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -77,8 +78,13 @@ def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
     from app.fileio import atomic_write_json
     from app.paths import config_path
 
-    path = path or config_path()
+    path = Path(path or config_path())
     config = _read_config(path)
+    if not config and _is_corrupt(path):
+        # Keep what the operator (or `malsori mic use`) wrote, e.g. the "microphone" key, to fix by hand.
+        backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.replace(backup)
+        log.warning("%s was not readable JSON: kept as %s, writing a fresh one", path, backup)
     config[CONFIG_KEY] = asdict(settings)
     return atomic_write_json(path, config)
 
@@ -87,5 +93,18 @@ def _read_config(path: Path) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        if _is_corrupt(path):
+            log.warning("%s is not readable JSON: using the default kiosk settings", path)
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def _is_corrupt(path: Path) -> bool:
+    """The file exists and has content, but not a JSON object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError:  # missing or unreadable: nothing to rescue, nothing to overwrite by mistake
+        return False
+    except ValueError:
+        return True
+    return not isinstance(data, dict)
