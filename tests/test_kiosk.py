@@ -259,7 +259,15 @@ def test_operator_exit_is_the_process_exit_code_the_unit_does_not_restart(qtbot,
         window.operator_panel.exit_button.click()
 
     QTimer.singleShot(300, press_exit)
-    assert run_kiosk(windowed=True) == OPERATOR_EXIT_CODE
+    guard = QTimer()  # fail (code 0) rather than hang; stopped so it cannot quit a later test's loop
+    guard.setSingleShot(True)
+    guard.timeout.connect(QApplication.quit)
+    guard.start(30_000)
+    try:
+        code = run_kiosk(windowed=True)
+    finally:
+        guard.stop()
+    assert code == OPERATOR_EXIT_CODE
 
 
 def test_five_wrong_codes_lock_the_pad_for_a_while(qtbot, home):
