@@ -306,7 +306,8 @@ class KioskController(QObject):
         if getattr(take, "error", None):  # e.g. the take could not be saved (disk full): still scored
             log.warning("take: %s", take.error)
         if getattr(take, "stopped_by", "") == "device-lost":
-            self.last_problem = f"recording: {getattr(take, 'error', None) or 'the microphone stopped delivering sound'}"
+            detail = getattr(take, "error", None) or "the microphone stopped delivering sound"
+            self.last_problem = f"recording: {detail}"
             self._no_score("The microphone stopped working during the take — please ask a helper.")
             return
         if not getattr(take, "speech_found", True):
