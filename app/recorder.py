@@ -29,6 +29,7 @@ import numpy as np
 
 from preprocessing.config import PreprocessConfig
 from preprocessing.errors import DeviceError
+from preprocessing.pipeline import clipped_fraction
 
 BLOCK_S = 0.02  # one callback (and one level reading) per 20 ms
 LEVEL_FLOOR_DB = -60.0  # level 0 on the meter; 0 dBFS is level 1
@@ -479,7 +480,7 @@ def level_report(audio: np.ndarray, *, sr: int, cfg: PreprocessConfig | None = N
     return LevelReport(
         level_dbfs=db(float(np.mean(loud))),
         peak_dbfs=db(float(np.max(y**2))),
-        clipped_fraction=float(np.mean(np.abs(y) >= cfg.clip_level)),
+        clipped_fraction=clipped_fraction(y, cfg=cfg),
         noise_floor_dbfs=db(float(np.percentile(energy, 10))),
         speech_found=speech_found,
     )

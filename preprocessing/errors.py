@@ -11,6 +11,12 @@ class MalsoriError(Exception):
     exit_code = 1
 
 
+class UsageError(MalsoriError):
+    """Options that contradict each other or would be silently ignored."""
+
+    exit_code = 2
+
+
 class AudioNotFoundError(MalsoriError):
     """The path does not exist, or is a directory rather than a file."""
 

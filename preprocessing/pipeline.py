@@ -35,6 +35,11 @@ class Utterance:
         return self.speech_end_s - self.speech_start_s
 
 
+def clipped_fraction(y: np.ndarray, *, cfg: PreprocessConfig) -> float:
+    """Fraction of samples at or above full scale (|y| >= cfg.clip_level)."""
+    return float(np.mean(np.abs(y) >= cfg.clip_level)) if y.size else 0.0
+
+
 def check_audio(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> list[str]:
     """Raise for audio no score can be made from; return warnings for doubtful audio."""
     if y.size == 0:
@@ -47,7 +52,7 @@ def check_audio(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> list[str]:
             f"the audio is {duration:.1f} s long; at most {cfg.max_duration_s:.0f} s can be scored"
         )
     warnings = []
-    clipped = np.mean(np.abs(y) >= cfg.clip_level)
+    clipped = clipped_fraction(y, cfg=cfg)
     if clipped > cfg.clip_warn_fraction:
         warnings.append(
             f"the recording is clipped ({clipped:.1%} of samples at full scale): "

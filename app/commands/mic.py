@@ -9,13 +9,9 @@ import sys
 import threading
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import MalsoriError, UsageError
 
 CARDS_HELP = "read the sound cards from this file instead of /proc/asound/cards (for testing)"
-
-
-class UsageError(MalsoriError):
-    exit_code = 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:

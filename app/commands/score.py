@@ -11,16 +11,12 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import MalsoriError, UsageError
 
 RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
 # Each worker process imports torch (~2-3 s, ~500 MB): only a long batch earns that back.
 MIN_PAIRS_PER_WORKER = 300
-
-
-class UsageError(MalsoriError):
-    exit_code = 2
 
 
 def positive_int(text: str) -> int:

@@ -7,13 +7,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError, TTSError
+from preprocessing.errors import MalsoriError, TTSError, UsageError
 
 GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
-
-
-class UsageError(MalsoriError):
-    exit_code = 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -20,10 +20,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
 from preprocessing.errors import DeviceError, MalsoriError, ModelError, NoSpeechError, SpeechTooShortError, TTSError
+from preprocessing.pipeline import clipped_fraction
 
 from .services import KioskServices
 from .settings import KioskSettings
@@ -51,12 +51,6 @@ def verdict(score: float, strictness: str) -> tuple[str, str]:
     green, amber = BANDS.get(strictness, BANDS["normal"])
     band = "green" if score >= green else "amber" if score >= amber else "red"
     return band, VERDICTS[band]
-
-
-def clipped_fraction(audio: np.ndarray, *, clip_level: float) -> float:
-    """Fraction of samples at or above full scale (|x| ≥ clip_level)."""
-    audio = np.asarray(audio)
-    return float(np.mean(np.abs(audio) >= clip_level)) if audio.size else 0.0
 
 
 def friendly_message(exc: BaseException) -> str:
@@ -332,7 +326,7 @@ class KioskController(QObject):
             self._no_score(NO_MODEL_MESSAGE)
             return
         cfg = self.scorer.cfg
-        if clipped_fraction(take.audio, clip_level=cfg.clip_level) > cfg.clip_warn_fraction:
+        if clipped_fraction(take.audio, cfg=cfg) > cfg.clip_warn_fraction:
             self._no_score("That was too loud for the microphone. Stand a little further away and try again.")
             return
         entry, gen, scorer, services = self.entry, self._generation, self.scorer, self.services
