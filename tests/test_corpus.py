@@ -194,6 +194,15 @@ def test_edits_round_trip_through_their_text():
     assert apply_edits(["p", "'u", "L", "z"], edits) == ["ph", "'u", "z", "@"]
 
 
+def test_tense_affricate_edits_survive_the_separator():
+    # espeak-ng spells the Korean tense affricate "tS;": the ";" must not split the edit
+    edits = [Edit(0, "tSh", "tS;", "laryngeal"), Edit(1, "a", "@", "vowel")]
+    assert parse_edits(format_edits(edits)) == [("tSh", "tS;", 0), ("a", "@", 1)]
+    from training.corpus import edit_categories
+
+    assert edit_categories("참외", "tSh->tS;@0", lang="ko") == ["laryngeal"]
+
+
 def test_augment_is_deterministic_and_hits_the_snr():
     y = synthesize("바다", voice="ko")
     knobs = AugmentKnobs(clean_fraction=0.0, noise_prob=1.0, reverb_prob=0.0, cheap_mic_prob=0.0,

@@ -13,6 +13,7 @@ position. The confusion tables below are the realistic learner mistakes of the i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -268,9 +269,11 @@ def format_edits(edits: list[Edit]) -> str:
 
 def parse_edits(text: str) -> list[tuple[str, str, int]]:
     """"p->ph@0;∅->@@3" → [("p", "ph", 0), ("", "@", 3)] (old, new, position)."""
-    out = []
-    for part in filter(None, text.split(";")):
-        change, _, pos = part.rpartition("@")
-        old, _, new = change.partition("->")
-        out.append((old.replace(NOTHING, ""), new.replace(NOTHING, ""), int(pos)))
+    # not text.split(";"): Korean tense affricates are spelled "tS;" by espeak-ng
+    out = [(old.replace(NOTHING, ""), new.replace(NOTHING, ""), int(pos)) for old, new, pos in _EDIT.findall(text)]
+    if sum(len(m.group(0)) for m in _EDIT.finditer(text)) != len(text):
+        raise ValueError(f"not an edit list: {text!r}")
     return out
+
+
+_EDIT = re.compile(r"(.+?)->(.*?)@(\d+)(?:;|$)")
