@@ -292,3 +292,22 @@ def test_entries_espeak_reads_in_another_language_are_skipped():
     assert "mixes languages" in entry_items(VocabEntry("TV 보다", "ko", "sentence"))
     items = entry_items(VocabEntry("3시", "ko", "word"))  # a pause inside: not a phoneme to edit
     assert all(e.old != "_!" for e in candidate_edits(list(items), lang="ko"))
+
+
+def test_phoneme_targets_spell_what_each_file_says(tiny_corpus):
+    from training.corpus import phoneme_distance
+    from training.targets import phoneme_targets
+
+    out = tiny_corpus[0]
+    targets = phoneme_targets(out)
+    rows = read_manifest(out)
+    assert len(targets) == len({r["reference"] for r in rows} | {r["attempt"] for r in rows})
+    for r in rows:
+        said, reference = targets[str(out / r["attempt"])], targets[str(out / r["reference"])]
+        assert all(s.startswith(r["lang"] + ":") for s in said)
+        if r["kind"] == "correct":
+            assert said == reference
+        elif r["kind"] == "edit":  # each edit changes exactly one phoneme
+            assert 1 <= phoneme_distance(said, reference) <= int(r["n_edits"])
+        else:
+            assert said != reference

@@ -52,8 +52,14 @@ class TrainConfig:
     rank_weight: float = 1.0  # weight of the same-word ranking loss (0 = contrastive only)
     rank_margin: float = 0.1  # a wrong take of a word must be this much further than a right one
     matched_share: float = 0.5  # share of a batch drawn as (right, wrong) takes of the same reference
+    # share of pairs whose left side is another *correct take* of the word instead of its reference:
+    # both sides then vary in voice, speed and noise (many more speaker pairings than reference-only)
+    take_anchor_share: float = 0.0
     distance_power: float = 2.0  # pair distance = power mean of aligned costs (see models.distance)
     edit_margin: tuple[float, float, float] = (0.6, 0.8, 0.9)  # share of `margin` for 1/2/3-edit pairs
+    # weight of the CTC loss that asks each file's frame embeddings to spell its phonemes
+    # (synthetic corpora only, see training.targets; 0 = pair losses alone)
+    ctc_weight: float = 0.0
     freq_shift_bins: int = 2  # random ± mel-band shift per image (a cheap vocal-tract-length perturbation)
     val_max_pairs: int = 1500  # validation pairs (a fixed, seeded subset)
     length_chunks: int = 4  # a batch is encoded in this many length-sorted groups (less padding)
@@ -84,21 +90,72 @@ def state_path(out: Path) -> Path:
 # ----------------------------------------------------------------------------- distances
 
 
-def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int = 0, rng=None) -> list:
-    """Images [n_mels, T_i] → embeddings [T_i, D] (with gradients), in `chunks` length-sorted
-    groups so that short takes are not padded to the longest one of the batch."""
+def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int = 0, rng=None):
+    """Images [n_mels, T_i] → (embeddings [T_i, D], phoneme logits [T_i, C] or None) per image,
+    with gradients, in `chunks` length-sorted groups so that short takes are not padded to the
+    longest one of the batch."""
     order = np.argsort([im.shape[1] for im in images])
-    out = [None] * len(images)
+    emb_out, logit_out = [None] * len(images), [None] * len(images)
     for group in np.array_split(order, max(1, min(chunks, len(images)))):
         if len(group) == 0:
             continue
         batch, lengths = pad_images([images[i] for i in group])
         if max_shift and rng is not None:
             batch = _shift_bands(batch, max_shift, rng)
-        emb = net(batch.to(device), lengths.to(device))
+        emb, logits = net(batch.to(device), lengths.to(device))
         for k, i in enumerate(group):
-            out[i] = emb[k, : int(lengths[k])]
-    return out
+            emb_out[i] = emb[k, : int(lengths[k])]
+            logit_out[i] = None if logits is None else logits[k, : int(lengths[k])]
+    return emb_out, logit_out
+
+
+def with_phoneme_head(model, n_symbols: int):
+    """The encoder plus, while training, a linear phoneme classifier on its frame embeddings
+    (the CTC head; never shipped). One module, so that DistributedDataParallel syncs both.
+    Its forward gives (embeddings, logits or None)."""
+    from torch import nn
+
+    class Trainee(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = model
+            self.head = nn.Linear(model.dims.embed_dim, n_symbols + 1) if n_symbols else None  # +1: CTC blank
+
+        def forward(self, images, lengths):
+            emb = self.encoder(images, lengths)
+            return emb, (self.head(emb) if self.head is not None else None)
+
+    return Trainee()
+
+
+def take_anchors(recs: list[PairRecord], n_matched: int, correct_takes: dict, *, share: float, rng) -> list[str]:
+    """The left side of each pair: its reference, or (with chance `share`) another correct take
+    of the same word. recs starts with `n_matched` (right, wrong) couples that keep one anchor
+    between them so that their ranking stays a comparison against the same thing."""
+    left = [r.reference for r in recs]
+    k = 0
+    while k < len(recs):
+        width = 2 if k < 2 * n_matched else 1
+        r = recs[k]
+        others = [a for a in correct_takes.get(r.reference, ()) if a != r.attempt]
+        if others and rng.random() < share:
+            left[k : k + width] = [others[int(rng.integers(len(others)))]] * width
+        k += width
+    return left
+
+
+def ctc_loss(logits: list, targets: list):
+    """Mean CTC loss of the images that have phoneme targets (lists of symbol ids ≥ 1)."""
+    import torch
+
+    have = [i for i, t in enumerate(targets) if t]
+    if not have:
+        return None
+    lengths = torch.tensor([logits[i].shape[0] for i in have])
+    padded = torch.nn.utils.rnn.pad_sequence([logits[i] for i in have])  # [T, B, C]
+    flat = torch.tensor([s for i in have for s in targets[i]], device=padded.device)
+    target_lengths = torch.tensor([len(targets[i]) for i in have])
+    return torch.nn.functional.ctc_loss(padded.log_softmax(-1), flat, lengths, target_lengths, zero_infinity=True)
 
 
 def pair_distances(emb, lengths, pairs: list[tuple[int, int]], *, power: float = 1.0):
@@ -256,6 +313,17 @@ def train(cfg: TrainConfig) -> dict:
         keep = np.random.default_rng(cfg.seed).choice(len(val_recs), cfg.val_max_pairs, replace=False)
         val_recs = [val_recs[i] for i in sorted(keep)]
     sampler = BalancedPairSampler(train_recs, balance=BalanceConfig(), seed=cfg.seed + rank)
+    correct_takes: dict[str, list[str]] = {}
+    for r in train_recs:
+        if r.target >= 0.5:
+            correct_takes.setdefault(r.reference, []).append(r.attempt)
+    spoken = {}
+    if cfg.ctc_weight > 0:
+        from .targets import phoneme_targets
+
+        spoken = phoneme_targets(cfg.data)
+    vocab = {s: k + 1 for k, s in enumerate(sorted({s for seq in spoken.values() for s in seq}))}  # 0: blank
+    target_ids = {path: [vocab[s] for s in seq] for path, seq in spoken.items()}
 
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
@@ -268,7 +336,8 @@ def train(cfg: TrainConfig) -> dict:
         model = start_from.model.to(device).train()
     else:
         model = FrameEncoder(dims).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trainee = with_phoneme_head(model, len(vocab)).to(device)
+    optimizer = torch.optim.Adam(trainee.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     epoch, best, best_state, bad_epochs, history = 0, -1.0, None, 0, []
     spath = state_path(out)
     if cfg.resume:
@@ -278,16 +347,18 @@ def train(cfg: TrainConfig) -> dict:
         if EncoderDims.from_dict(state["dims"]) != dims:
             raise ManifestError(f"--resume: {spath} was trained with other model dimensions")
         model.load_state_dict(state["model"])
+        if trainee.head is not None and state.get("head"):
+            trainee.head.load_state_dict(state["head"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, best, best_state = state["epoch"], state["best"], state["best_state"]
         bad_epochs, history = state["bad_epochs"], state["history"]
         rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch)
         sampler.rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch + 1)
-    net = model
+    net = trainee
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step() -> float:
         # a batch: `matched_share` as (right, wrong) takes of one reference, the rest balanced
@@ -296,9 +367,13 @@ def train(cfg: TrainConfig) -> dict:
         idx = np.concatenate([matched.reshape(-1), sampler.batch(cfg.batch_size - 2 * len(matched))])
         recs = [train_recs[i] for i in idx]
         n = len(recs)
-        emb = encode(net, [images[r.reference] for r in recs] + [images[r.attempt] for r in recs],
-                     chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
-                     device=device, max_shift=cfg.freq_shift_bins, rng=rng)
+        left = [r.reference for r in recs]
+        if cfg.take_anchor_share > 0:
+            left = take_anchors(recs, len(matched), correct_takes, share=cfg.take_anchor_share, rng=rng)
+        paths = left + [r.attempt for r in recs]
+        emb, logits = encode(net, [images[p] for p in paths],
+                             chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
+                             device=device, max_shift=cfg.freq_shift_bins, rng=rng)
         dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
         same = torch.tensor([r.target for r in recs], device=device)
         margins = torch.tensor(
@@ -309,6 +384,10 @@ def train(cfg: TrainConfig) -> dict:
         if len(matched):
             right, wrong = dist[0 : 2 * len(matched) : 2], dist[1 : 2 * len(matched) : 2]
             loss = loss + cfg.rank_weight * torch.clamp(right - wrong + cfg.rank_margin, min=0.0).mean()
+        if target_ids:
+            spelled = ctc_loss(logits, [target_ids.get(p) for p in paths])
+            if spelled is not None:
+                loss = loss + cfg.ctc_weight * spelled
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -344,7 +423,8 @@ def train(cfg: TrainConfig) -> dict:
 
             buf = io.BytesIO()
             torch.save({"config": cfg.to_dict(), "dims": dims.to_dict(), "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "epoch": epoch, "best": best,
+                        "optimizer": optimizer.state_dict(), "epoch": epoch,
+                        "head": trainee.head.state_dict() if trainee.head is not None else None, "best": best,
                         "best_state": best_state, "bad_epochs": bad_epochs, "history": history}, buf)
             atomic_write_bytes(spath, buf.getvalue())
         if bad_epochs >= cfg.patience:
@@ -405,12 +485,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rank-weight", type=float, default=d.rank_weight, help="same-word ranking loss weight")
     p.add_argument("--rank-margin", type=float, default=d.rank_margin)
     p.add_argument("--matched-share", type=float, default=d.matched_share)
+    p.add_argument("--take-anchor-share", type=float, default=d.take_anchor_share,
+                   help="share of pairs compared against another correct take of the word instead of its reference")
     p.add_argument("--distance-power", type=float, default=d.distance_power)
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels,
                    help="conv channels, comma-separated (default: 16,32,32,32)")
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)
     p.add_argument("--no-band-norm", dest="band_norm", action="store_false")
+    p.add_argument("--ctc-weight", type=float, default=d.ctc_weight,
+                   help="weight of the phoneme-spelling (CTC) loss on synthetic corpora; 0 = off")
     p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins)
     p.add_argument("--val-max-pairs", type=int, default=d.val_max_pairs)
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
