@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import WordListError
 
 COLUMNS = ("text", "lang", "kind", "romanization", "gloss", "category")
 REQUIRED_COLUMNS = ("text", "lang")
@@ -39,11 +39,6 @@ _ALLOWED = {
 _LANG_SWITCH = re.compile(r"\([a-z]{2,3}(-[a-z0-9]+)?\)")  # espeak-ng's "(en)" … "(ko)" markers
 MAX_PHONEMES_PER_SYLLABLE = 4  # onset, glide, vowel, coda — a spelled-out letter needs more
 
-
-class WordListError(MalsoriError):
-    """A word list file is missing, unreadable or malformed (the message names file and row)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,21 @@ class OutputError(MalsoriError, OSError):
     """
 
     exit_code = 13
+
+
+class WordListError(MalsoriError):
+    """A word list file is missing, unreadable or malformed (the message names file and row)."""
+
+    exit_code = 14
+
+
+class CorpusError(MalsoriError):
+    """Bad corpus input (vocabulary file, options, output folder); the message says which."""
+
+    exit_code = 15
+
+
+class ManifestError(MalsoriError):
+    """The data folder or its manifest cannot be used for training or evaluation."""
+
+    exit_code = 16

@@ -265,7 +265,7 @@ def test_make_corpus_command_writes_a_corpus_from_a_word_file(tmp_path, capsys):
 
     bank = load_babble_bank(out)  # saved for on-the-fly augmentation in the trainer
     assert len(bank) == 12 and all(len(clip) == 4 * SR and 0 < np.abs(clip).max() <= 0.5 for clip in bank)
-    assert main(argv) == 2  # the folder now holds a corpus: refused without --force
+    assert main(argv) == 15  # the folder now holds a corpus: refused without --force (CorpusError)
     assert "--force" in capsys.readouterr().err
 
 

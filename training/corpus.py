@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import CorpusError, MalsoriError
 
 from .augment import AugmentKnobs, augment, mix_babble
 from .phonemes import (
@@ -72,11 +72,6 @@ DEFAULT_VOICE_SPLIT = {
     "test": ("m6", "f5", "klatt4", "belinda", "Mike", "robert", "anika"),
 }
 
-
-class CorpusError(MalsoriError):
-    """Bad corpus input (vocabulary file, options, output folder); the message says which."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from preprocessing import PreprocessConfig, load_audio, preprocess
-from preprocessing.errors import MalsoriError
+from preprocessing.errors import ManifestError, MalsoriError
 
 MANIFEST_NAME = "manifest.csv"
 SPLITS = ("train", "val", "test")
 HASH_SPLIT = (0.8, 0.1, 0.1)  # train/val/test shares when a manifest has no split column
 
-
-class ManifestError(MalsoriError):
-    """The data folder or its manifest cannot be used for training or evaluation."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

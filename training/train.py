@@ -47,6 +47,7 @@ class TrainConfig:
     patience: int = 8  # epochs without a better validation AUC before stopping
     max_minutes: float = 40.0  # wall-clock cap for the whole run (the shipped model: ≤ 45 min on 2 cores)
     lr: float = 2e-3
+    lr_decay: str = "none"  # none | cosine (to zero over max_epochs: late epochs refine instead of jitter)
     weight_decay: float = 0.0
     margin: float = 0.5  # contrastive margin on the DTW distance (cosine units, 0..2)
     rank_weight: float = 1.0  # weight of the same-word ranking loss (0 = contrastive only)
@@ -396,6 +397,9 @@ def train(cfg: TrainConfig) -> dict:
     stop_reason = "max_epochs"
     while epoch < cfg.max_epochs:
         net.train()
+        if cfg.lr_decay == "cosine":
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / cfg.max_epochs))
         losses = []
         bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}", unit="step", disable=not show,
                    leave=False)
@@ -481,6 +485,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience, help="epochs without a better val AUC before stopping")
     p.add_argument("--max-minutes", type=float, default=d.max_minutes, help="wall-clock cap of the run")
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr-decay", choices=("none", "cosine"), default=d.lr_decay)
     p.add_argument("--margin", type=float, default=d.margin)
     p.add_argument("--rank-weight", type=float, default=d.rank_weight, help="same-word ranking loss weight")
     p.add_argument("--rank-margin", type=float, default=d.rank_margin)
