@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.fileio import atomic_write_json, atomic_write_text
+from preprocessing.fileio import atomic_write_json, atomic_write_text
 from preprocessing.errors import DeviceError, MalsoriError
 
 BEGIN = "# >>> malsori microphone profile >>>"

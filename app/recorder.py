@@ -390,7 +390,7 @@ class Recorder:
     def _save(self, audio: np.ndarray) -> tuple[Path | None, str | None]:
         if not self.save or audio.size == 0:
             return None, None
-        from app.fileio import atomic_write_wav
+        from preprocessing.fileio import atomic_write_wav
         from app.paths import recordings_dir
 
         folder = Path(self.save_dir) if self.save_dir is not None else recordings_dir()

@@ -292,7 +292,7 @@ def _build(
     fallback_reason: str | None = None,
 ) -> Reference:
     """Make the audio for `key` once and store it; a corrupt entry in the way is replaced."""
-    from app.fileio import atomic_write_bytes
+    from preprocessing.fileio import atomic_write_bytes
 
     path = root / key.relpath
     try:

@@ -133,7 +133,7 @@ def add_wordlist(source: str | os.PathLike) -> Path:
 
     Returns the installed path. Raises WordListError naming every entry that fails.
     """
-    from app.fileio import atomic_write_bytes
+    from preprocessing.fileio import atomic_write_bytes
 
     source = Path(source)
     entries = load_wordlist(source)

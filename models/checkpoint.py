@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from preprocessing.config import PreprocessConfig
 from preprocessing.errors import ModelError
+from preprocessing.fileio import atomic_write_bytes
 
 from .calibration import Calibration
 from .encoder import EncoderDims, FrameEncoder
@@ -47,18 +47,8 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
     }
     buf = io.BytesIO()
     torch.save(payload, buf)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the kiosk user must read what training wrote
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    # mode 0644: the kiosk user must read what training wrote
+    return atomic_write_bytes(path, buf.getvalue(), mode=0o644)
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:

@@ -267,7 +267,7 @@ def attempt_seed(seed: int, index: int, k: int) -> int:
 def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray]) -> EntryResult:
     """Write one entry's reference and attempts; returns its manifest rows."""
     from app.espeak import synthesize
-    from app.fileio import atomic_write_wav
+    from preprocessing.fileio import atomic_write_wav
 
     e, sr = task.entry, cfg.sr
     ref_voice = REFERENCE_VOICES[e.lang]
@@ -468,7 +468,7 @@ def make_corpus(
 
     force: replace an existing corpus there (its audio/ and noise/ folders are emptied first).
     """
-    from app.fileio import atomic_write_json, atomic_write_text, atomic_write_wav
+    from preprocessing.fileio import atomic_write_json, atomic_write_text, atomic_write_wav
 
     start = time.monotonic()
     out_dir = Path(out_dir)

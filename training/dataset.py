@@ -152,7 +152,7 @@ def load_images(
     Files the front end refuses (silence, too short) are left out with a count on stderr.
     With `cache_dir`, the images are stored once in an .npz there and reused.
     """
-    from app.fileio import atomic_write_bytes
+    from preprocessing.fileio import atomic_write_bytes
 
     paths = sorted({r.reference for r in records} | {r.attempt for r in records})
     missing = [p for p in paths if not os.path.isfile(p)]

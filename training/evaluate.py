@@ -251,7 +251,7 @@ def evaluate(
                 seconds=time.monotonic() - started, model=str(model_path), data=str(data))
     out_dir.mkdir(parents=True, exist_ok=True)
     table = markdown_table(methods, info)
-    from app.fileio import atomic_write_json, atomic_write_text
+    from preprocessing.fileio import atomic_write_json, atomic_write_text
 
     atomic_write_text(out_dir / "evaluation.md", table)
     atomic_write_json(out_dir / "metrics.json", {"info": info, **{m.name: {**m.metrics, "note": m.note}
@@ -394,7 +394,7 @@ def _save_png(fig, path: Path) -> None:
 
     import matplotlib.pyplot as plt
 
-    from app.fileio import atomic_write_bytes
+    from preprocessing.fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

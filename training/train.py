@@ -422,7 +422,7 @@ def train(cfg: TrainConfig) -> dict:
                        f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
             sys.stdout.flush()  # a log file under nohup sees each epoch as it ends
         if rank == 0:
-            from app.fileio import atomic_write_bytes
+            from preprocessing.fileio import atomic_write_bytes
             import io
 
             buf = io.BytesIO()

@@ -246,7 +246,7 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from app.fileio import atomic_write_wav
+    from preprocessing.fileio import atomic_write_wav
     from app.recorder import Recorder
 
     if args.max_seconds <= 0:

@@ -167,7 +167,7 @@ def read_pairs(path: Path) -> list[dict]:
 def _score_pairs(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.fileio import atomic_write_text, check_writable
+    from preprocessing.fileio import atomic_write_text, check_writable
     from app.paths import default_model_path
 
     check_writable(args.out)  # before the work, not after it

@@ -80,7 +80,7 @@ def _write_audio(path: Path, ref) -> Path:
 
     import soundfile as sf
 
-    from app.fileio import atomic_write_bytes
+    from preprocessing.fileio import atomic_write_bytes
 
     fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
     buf = io.BytesIO()

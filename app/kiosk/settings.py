@@ -75,7 +75,7 @@ def load_settings(path: Path | None = None) -> KioskSettings:
 
 def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
     """Write the kiosk key atomically, keeping whatever else config.json holds."""
-    from app.fileio import atomic_write_json
+    from preprocessing.fileio import atomic_write_json
     from app.paths import config_path
 
     path = Path(path or config_path())

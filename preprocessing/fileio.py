@@ -1,4 +1,7 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+In the base package so that every layer (app, models, training) writes files one way.
+"""
 
 from __future__ import annotations
 
