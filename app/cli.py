@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "app.commands.make_corpus",
     "app.commands.tts",
     "app.commands.train",
+    "app.commands.train_phonemes",
     "app.commands.evaluate",
     "app.commands.kiosk",
     "app.commands.mic",

@@ -1,4 +1,5 @@
-"""Checkpoint = weights + model dims + PreprocessConfig + calibration + provenance + version.
+"""Checkpoint = weights + model dims + PreprocessConfig + calibration + provenance + version
+(+ an optional phoneme recognizer and its weight in the pair distance).
 
 A model can only ever be served with the front end it was trained on: the front-end
 config travels inside the file. Anything wrong with a file is a ModelError that says what.
@@ -19,6 +20,7 @@ from preprocessing.fileio import atomic_write_bytes
 
 from .calibration import Calibration
 from .encoder import EncoderDims, FrameEncoder
+from .phonemes import PhonemeRecognizer
 
 FORMAT = "malsori-siamese"
 FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisation
@@ -30,6 +32,9 @@ class Checkpoint:
     preprocess: PreprocessConfig
     calibration: Calibration
     provenance: dict = field(default_factory=dict)  # data set hash, epochs, metrics, …
+    # optional phoneme recognizer: pair distance = DTW distance + phoneme_weight × pronunciation cost
+    phonemes: PhonemeRecognizer | None = None
+    phoneme_weight: float = 0.0
 
 
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
@@ -45,6 +50,13 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         "calibration": ckpt.calibration.to_dict(),
         "provenance": ckpt.provenance,
     }
+    if ckpt.phonemes is not None:
+        payload["phonemes"] = {
+            "dims": ckpt.phonemes.dims.to_dict(),
+            "symbols": list(ckpt.phonemes.symbols),
+            "state_dict": {k: v.detach().cpu() for k, v in ckpt.phonemes.state_dict().items()},
+            "weight": float(ckpt.phoneme_weight),
+        }
     buf = io.BytesIO()
     torch.save(payload, buf)
     # mode 0644: the kiosk user must read what training wrote
@@ -75,9 +87,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         calibration = Calibration.from_dict(payload["calibration"])
         model = FrameEncoder(dims)
         model.load_state_dict(payload["state_dict"])
+        phonemes, weight = None, 0.0
+        if payload.get("phonemes"):
+            ph = payload["phonemes"]
+            phonemes = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
+            phonemes.load_state_dict(ph["state_dict"])
+            phonemes.eval()
+            weight = float(ph["weight"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: incompatible checkpoint ({exc})") from exc
     if dims.n_mels != preprocess.n_mels:
         raise ModelError(f"{path}: model expects {dims.n_mels} mel bands, its front end makes {preprocess.n_mels}")
     model.eval()
-    return Checkpoint(model, preprocess, calibration, dict(payload.get("provenance") or {}))
+    return Checkpoint(model, preprocess, calibration, dict(payload.get("provenance") or {}), phonemes, weight)

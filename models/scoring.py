@@ -16,6 +16,7 @@ from preprocessing.errors import MalsoriError
 from .calibration import Calibration
 from .checkpoint import Checkpoint, load_checkpoint
 from .distance import deviation_curve, dtw_distance, worst_segment
+from .phonemes import pronunciation_cost
 
 # What score_pair accepts on each side: a preprocessed Utterance, (audio, sample_rate),
 # or a path to an audio file.
@@ -27,7 +28,7 @@ WORST_SEGMENT_MS = 150  # width of the highlighted "differs most here" window
 @dataclass
 class ScoreResult:
     score: float  # 0–100, calibrated
-    distance: float  # mean cosine distance along the DTW path (0 = identical)
+    distance: float  # pair distance (0 = identical): DTW cost + weight × phoneme cost
     reference_image: np.ndarray = field(repr=False)  # float32 [n_mels, Tr] in [0, 1]
     attempt_image: np.ndarray = field(repr=False)  # float32 [n_mels, Ta]
     reference_speech_s: float
@@ -37,6 +38,7 @@ class ScoreResult:
     hop_s: float  # seconds per image column
     worst_segment_s: tuple[float, float]  # the attempt's span that differs most (image time)
     warnings: list[str] = field(default_factory=list)
+    phoneme_cost: float | None = None  # nats per reference phoneme (models.phonemes); None: no recognizer
 
     def to_dict(self) -> dict:
         """JSON-ready: everything but the images and the alignment path."""
@@ -49,6 +51,7 @@ class ScoreResult:
             "worst_segment_s": [round(t, 3) for t in self.worst_segment_s],
             "deviation": [round(float(v), 4) for v in self.deviation],
             "warnings": list(self.warnings),
+            "phoneme_cost": None if self.phoneme_cost is None else round(self.phoneme_cost, 5),
         }
 
 
@@ -60,6 +63,7 @@ class Scorer:
         self.model = checkpoint.model.eval()
         self.cfg = checkpoint.preprocess
         self.calibration: Calibration = checkpoint.calibration
+        self.phonemes = checkpoint.phonemes
 
     @classmethod
     def from_path(cls, path: str | os.PathLike) -> "Scorer":
@@ -94,7 +98,10 @@ class Scorer:
         distance, path, cost = dtw_distance(
             self.embed(ref.image), self.embed(att.image), power=self.model.dims.distance_power
         )
-        distance = float(distance)
+        distance, phoneme_cost = float(distance), None
+        if self.phonemes is not None:
+            phoneme_cost = pronunciation_cost(self.phonemes.log_probs(ref.image), self.phonemes.log_probs(att.image))
+            distance += self.checkpoint.phoneme_weight * phoneme_cost
         curve = deviation_curve(cost.numpy(), path, n_attempt=att.image.shape[1])
         hop_s = self.cfg.hop_ms / 1000
         w0, w1 = worst_segment(curve, width=round(WORST_SEGMENT_MS / self.cfg.hop_ms))
@@ -110,4 +117,5 @@ class Scorer:
             hop_s=hop_s,
             worst_segment_s=(w0 * hop_s, w1 * hop_s),
             warnings=[f"reference: {w}" for w in ref.warnings] + list(att.warnings),
+            phoneme_cost=phoneme_cost,
         )

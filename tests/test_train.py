@@ -174,3 +174,55 @@ def test_calibration_through_two_anchors():
     cal = calibration_through(0.1, 90.0, 0.3, 30.0)
     assert cal.score(0.1) == pytest.approx(90.0) and cal.score(0.3) == pytest.approx(30.0)
     assert cal.score(0.0) > 90.0 and cal.score(1.0) < 1.0
+
+
+def _frames(symbols: list[int], n_symbols: int = 6) -> torch.Tensor:
+    """Log-probabilities of a confident recognizer hearing `symbols`: 3 frames each, then a blank."""
+    rows = []
+    for s in symbols:
+        rows += [s] * 3 + [0]
+    p = torch.full((len(rows), n_symbols + 1), 0.1 / n_symbols)
+    p[torch.arange(len(rows)), torch.tensor(rows, dtype=torch.long)] = 0.9
+    return p.log()
+
+
+def test_pronunciation_cost_is_zero_for_the_same_phonemes_and_grows_with_each_wrong_one():
+    from models.phonemes import greedy_phonemes, pronunciation_cost
+
+    reference = _frames([1, 2, 3])
+    assert greedy_phonemes(reference) == [1, 2, 3]
+    assert pronunciation_cost(reference, _frames([1, 2, 3])) == pytest.approx(0.0, abs=1e-3)
+    one_wrong = pronunciation_cost(reference, _frames([1, 4, 3]))
+    assert one_wrong > 1.0  # nats per reference phoneme
+    assert pronunciation_cost(reference, _frames([5, 4, 6])) > 2 * one_wrong
+    assert pronunciation_cost(_frames([]), _frames([1, 2])) == 0.0  # nothing heard: DTW alone decides
+
+
+def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
+    from training.phones import PhonemeTrainConfig, load_recognizer, train_phonemes
+
+    rec_path = tmp_path / "phonemes.pt"
+    train_phonemes(PhonemeTrainConfig(data=str(tiny), out=str(rec_path), steps_per_epoch=8, max_epochs=2,
+                                      batch_size=8, patience=5, threads=1, jobs=1, progress=False))
+    recognizer, provenance = load_recognizer(rec_path)
+    history = provenance["history"]
+    assert history[1]["loss"] < history[0]["loss"]  # the CTC loss falls
+    assert all(s.startswith("ko:") for s in recognizer.symbols)
+
+    model_path, joined_path = tmp_path / "model.pt", tmp_path / "joined.pt"
+    train(_config(tiny, model_path, max_epochs=1))
+    # --init with --max-epochs 0: the trained model as it is, plus the recognizer and a fitted weight
+    summary = train(_config(tiny, joined_path, init=str(model_path), max_epochs=0, phonemes=str(rec_path)))
+    plain, joined = load_checkpoint(model_path), load_checkpoint(joined_path)
+    assert joined.phonemes is not None and joined.phoneme_weight == summary["phoneme_weight"]
+    for name, weight in joined.model.state_dict().items():
+        torch.testing.assert_close(weight, plain.model.state_dict()[name])
+    assert summary["parameters"] == count_parameters(joined.model) + count_parameters(joined.phonemes)
+
+    r = next(x for x in read_manifest(tiny) if x.kind == "edit")
+    with_phonemes = Scorer(joined).score_pair(r.reference, r.attempt)
+    dtw_only = Scorer(plain).score_pair(r.reference, r.attempt)
+    assert with_phonemes.phoneme_cost is not None and with_phonemes.phoneme_cost >= 0.0
+    assert dtw_only.phoneme_cost is None
+    assert with_phonemes.distance == pytest.approx(
+        dtw_only.distance + joined.phoneme_weight * with_phonemes.phoneme_cost, rel=1e-5)

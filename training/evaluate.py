@@ -196,9 +196,13 @@ def evaluate(
                              for r in records])
 
     ckpt = scorer.checkpoint
+    if ckpt.phonemes is None:
+        how = f"{count_parameters(ckpt.model):,} parameters, frame encoder + DTW"
+    else:
+        how = (f"{count_parameters(ckpt.model) + count_parameters(ckpt.phonemes):,} parameters, frame encoder + DTW "
+               f"+ {ckpt.phoneme_weight:g} × phoneme-recognizer pronunciation cost")
     methods = [
-        MethodResult("malsori model", model_scores,
-                     f"{count_parameters(ckpt.model):,} parameters, frame encoder + DTW"),
+        MethodResult("malsori model", model_scores, how),
         MethodResult("MFCC-DTW", dtw_scores, "no training; c1–c13 of the same log-mel image"),
         MethodResult("naive Siamese (prototype)", naive_scores,
                      f"{naive.parameters / 1e6:.1f} M parameters, 100×100 input; trained "

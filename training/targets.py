@@ -55,8 +55,8 @@ def phoneme_targets(data_dir: str | Path) -> dict[str, tuple[str, ...]]:
         if row["kind"] == "other_word":
             said = of(row["attempt_text"], lang)
         elif row["kind"] == "edit":
-            edits = [Edit(pos, old, new, "") for old, new, pos in parse_edits(row["edits"])]
-            try:
+            try:  # a hand-made manifest may describe its edits in words: no targets then
+                edits = [Edit(pos, old, new, "") for old, new, pos in parse_edits(row["edits"])]
                 said = apply_edits(list(said), edits)
             except ValueError:
                 said = None

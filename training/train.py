@@ -75,6 +75,9 @@ class TrainConfig:
     jobs: int = 2  # preprocessing worker processes
     resume: bool = False
     init: str = ""  # start from this checkpoint's weights and dimensions (fine-tune, e.g. on a school's takes)
+    # a recognizer from `malsori train-phonemes` to put into the checkpoint; its weight in the pair
+    # distance is chosen on the validation pairs (0 when it does not help)
+    phonemes: str = ""
     progress: bool = True
 
     def to_dict(self) -> dict:
@@ -116,6 +119,8 @@ def with_phoneme_head(model, n_symbols: int):
     Its forward gives (embeddings, logits or None)."""
     from torch import nn
 
+    from models.phonemes import LOGIT_SCALE
+
     class Trainee(nn.Module):
         def __init__(self):
             super().__init__()
@@ -124,7 +129,7 @@ def with_phoneme_head(model, n_symbols: int):
 
         def forward(self, images, lengths):
             emb = self.encoder(images, lengths)
-            return emb, (self.head(emb) if self.head is not None else None)
+            return emb, (self.head(emb * LOGIT_SCALE) if self.head is not None else None)
 
     return Trainee()
 
@@ -224,6 +229,15 @@ def validation_metrics(records: list[PairRecord], distances: np.ndarray) -> dict
     parts = [v for k, v in m.items() if k != "auc_wrong" and not math.isnan(v)]
     m["val_auc"] = float(np.mean(parts)) if parts else m["auc_wrong"]
     return m
+
+
+PHONEME_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def fit_phoneme_weight(records: list[PairRecord], distances: np.ndarray, costs: np.ndarray) -> float:
+    """The weight w of `distance + w × phoneme cost` with the best validation AUC (ties: smaller w)."""
+    scored = [(validation_metrics(records, distances + w * costs)["val_auc"], -w) for w in PHONEME_WEIGHTS]
+    return -max(scored)[1]
 
 
 def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float):
@@ -439,18 +453,34 @@ def train(cfg: TrainConfig) -> dict:
             stop_reason = "time_cap"
             break
 
-    model.load_state_dict(best_state)
+    if best_state is not None:  # None: --max-epochs 0, the --init model as it is
+        model.load_state_dict(best_state)
     model.eval()
     val_d = validation_distances(model, val_recs, images, device)
+    best_epoch = max(history, key=lambda m: m["val_auc"]) if history else {"epoch": 0, **validation_metrics(val_recs, val_d)}
+    phonemes, phoneme_weight, phoneme_summary = None, 0.0, {}
+    if cfg.phonemes:
+        from .phones import load_recognizer, pair_costs
+
+        phonemes, phoneme_provenance = load_recognizer(cfg.phonemes)
+        costs = pair_costs(phonemes, val_recs, images)
+        phoneme_weight = fit_phoneme_weight(val_recs, val_d, costs)
+        val_d = val_d + phoneme_weight * costs
+        combined = validation_metrics(val_recs, val_d)
+        phoneme_summary = {"phoneme_weight": phoneme_weight,
+                           "val_metrics_with_phonemes": {k: combined[k] for k in ("auc_edit1", "auc_other", "auc_wrong",
+                                                                                  "val_auc")},
+                           "phonemes": {k: phoneme_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
+                                                                               "minutes", "parameters")}}
     calibration = fit_calibration(val_recs, val_d, good_score=cfg.good_score, edit_score=cfg.edit_score)
-    best_epoch = max(history, key=lambda m: m["val_auc"])
     summary = {
         "best_epoch": best_epoch["epoch"],
         "val_metrics": {k: best_epoch[k] for k in ("auc_edit1", "auc_other", "auc_wrong", "val_auc")},
+        **phoneme_summary,
         "epochs_run": epoch,
         "stop_reason": stop_reason,
         "minutes": (time.monotonic() - started) / 60,
-        "parameters": count_parameters(model),
+        "parameters": count_parameters(model) + (count_parameters(phonemes) if phonemes is not None else 0),
         "train_pairs": len(train_recs),
         "val_pairs": len(val_recs),
         "dataset_hash": dataset_hash(records),
@@ -460,7 +490,7 @@ def train(cfg: TrainConfig) -> dict:
     if rank == 0:
         provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": history,
                       "torch": str(torch.__version__)}
-        save_checkpoint(out, Checkpoint(model.cpu(), pre, calibration, provenance))
+        save_checkpoint(out, Checkpoint(model.cpu(), pre, calibration, provenance, phonemes, phoneme_weight))
     if world > 1:
         import torch.distributed as dist
 
@@ -478,6 +508,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT.state (written after each epoch)")
     p.add_argument("--init", type=str, default="", metavar="CHECKPOINT",
                    help="start from this model's weights (fine-tuning, e.g. the shipped model on a school's takes)")
+    p.add_argument("--phonemes", type=str, default="", metavar="RECOGNIZER",
+                   help="put this recognizer (from `malsori train-phonemes`) into the model; its weight is fitted "
+                   "on the val split. With --init and --max-epochs 0: add it to a trained model without training")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="pairs per step")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch)
@@ -512,8 +545,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = set(TrainConfig.__dataclass_fields__)
     kwargs = {k: v for k, v in vars(args).items() if k in names}
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
-    if kwargs.get("init"):
-        kwargs["init"] = str(Path(kwargs["init"]).resolve())
+    for key in ("init", "phonemes"):
+        if kwargs.get(key):
+            kwargs[key] = str(Path(kwargs[key]).resolve())
     return TrainConfig(**kwargs)
 
 
@@ -524,6 +558,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']} ({summary['stop_reason']}, "
               f"{summary['minutes']:.1f} min): val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}; "
               f"{summary['parameters']:,} parameters → {args.out}")
+        if "phoneme_weight" in summary:
+            m = summary["val_metrics_with_phonemes"]
+            print(f"with the phoneme recognizer (weight {summary['phoneme_weight']:g}): "
+                  f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}")
     return 0
 
 
