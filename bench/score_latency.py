@@ -33,6 +33,7 @@ from app import espeak  # noqa: E402
 from app.paths import default_model_path  # noqa: E402
 from models import Calibration, Checkpoint, FrameEncoder, Scorer, load_checkpoint, save_checkpoint  # noqa: E402
 from models.distance import deviation_curve, dtw_distance  # noqa: E402
+from models.phonemes import pronunciation_cost  # noqa: E402
 from preprocessing import PreprocessConfig, load_audio, mel_image  # noqa: E402
 from preprocessing.denoise import noise_sample, reduce_noise  # noqa: E402
 from preprocessing.pipeline import check_audio, normalize_peak  # noqa: E402
@@ -96,6 +97,11 @@ def stage_times(scorer: Scorer, ref_path: Path, att_path: Path, repeats: int) ->
             return deviation_curve(cost.numpy(), path, n_attempt=ia.shape[1]), scorer.calibration.score(float(d))
 
     times["DTW + deviation + score"], _ = timed(align, repeats)
+    if scorer.phonemes is not None:
+        def phoneme_cost():
+            return pronunciation_cost(scorer.phonemes.log_probs(ir), scorer.phonemes.log_probs(ia))
+
+        times["phoneme recognizer + cost"], _ = timed(phoneme_cost, repeats)
     times["WHOLE PAIR from wav files"], _ = timed(lambda: scorer.score_pair(ref_path, att_path), repeats)
     times["WHOLE PAIR from arrays"], _ = timed(lambda: scorer.score_pair((ref, SR), (att, SR)), repeats)
     return times

@@ -226,3 +226,8 @@ def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
     assert dtw_only.phoneme_cost is None
     assert with_phonemes.distance == pytest.approx(
         dtw_only.distance + joined.phoneme_weight * with_phonemes.phoneme_cost, rel=1e-5)
+
+    # fine-tuning a model that has a recognizer keeps it (a school's retrain must not lose it)
+    tuned_path = tmp_path / "tuned.pt"
+    train(_config(tiny, tuned_path, init=str(joined_path), max_epochs=0))
+    assert load_checkpoint(tuned_path).phonemes is not None

@@ -349,8 +349,10 @@ def train(cfg: TrainConfig) -> dict:
         start_from = load_checkpoint(cfg.init)
         dims = start_from.model.dims
         model = start_from.model.to(device).train()
+        carried = (start_from.phonemes, start_from.provenance.get("phonemes") or {})  # refitted below
     else:
         model = FrameEncoder(dims).to(device)
+        carried = (None, {})
     trainee = with_phoneme_head(model, len(vocab)).to(device)
     optimizer = torch.optim.Adam(trainee.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     epoch, best, best_state, bad_epochs, history = 0, -1.0, None, 0, []
@@ -458,11 +460,16 @@ def train(cfg: TrainConfig) -> dict:
     model.eval()
     val_d = validation_distances(model, val_recs, images, device)
     best_epoch = max(history, key=lambda m: m["val_auc"]) if history else {"epoch": 0, **validation_metrics(val_recs, val_d)}
-    phonemes, phoneme_weight, phoneme_summary = None, 0.0, {}
+    phoneme_weight, phoneme_summary = 0.0, {}
     if cfg.phonemes:
-        from .phones import load_recognizer, pair_costs
+        from .phones import load_recognizer
 
         phonemes, phoneme_provenance = load_recognizer(cfg.phonemes)
+    else:  # --init: the recognizer of the model it starts from, if any
+        phonemes, phoneme_provenance = carried
+    if phonemes is not None:
+        from .phones import pair_costs
+
         costs = pair_costs(phonemes, val_recs, images)
         phoneme_weight = fit_phoneme_weight(val_recs, val_d, costs)
         val_d = val_d + phoneme_weight * costs
