@@ -18,9 +18,20 @@ from .checkpoint import Checkpoint, load_checkpoint
 from .distance import deviation_curve, dtw_distance, worst_segment
 from .phonemes import pronunciation_cost
 
-# What score_pair accepts on each side: a preprocessed Utterance, (audio, sample_rate),
-# or a path to an audio file.
-Audio = Union[Utterance, tuple, str, os.PathLike]
+
+@dataclass(frozen=True)
+class Features:
+    """A take as the networks see it: made once by `Scorer.features`, reusable for every
+    pair it is in (a reference scored against a class's takes)."""
+
+    utterance: Utterance
+    embeddings: torch.Tensor  # unit-length frame embeddings [T, D]
+    log_probs: torch.Tensor | None  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
+
+
+# What score_pair accepts on each side: Features, a preprocessed Utterance,
+# (audio, sample_rate), or a path to an audio file.
+Audio = Union[Features, Utterance, tuple, str, os.PathLike]
 
 WORST_SEGMENT_MS = 150  # width of the highlighted "differs most here" window
 
@@ -75,6 +86,8 @@ class Scorer:
         An error names the side ("reference"/"attempt") and the file, so a user knows
         which of the two recordings to fix.
         """
+        if isinstance(audio, Features):
+            return audio.utterance
         if isinstance(audio, Utterance):
             return audio
         try:
@@ -93,14 +106,22 @@ class Scorer:
         return self.model(torch.from_numpy(image).unsqueeze(0))[0]
 
     @torch.no_grad()
+    def features(self, audio: Audio, *, side: str = "audio") -> Features:
+        """Anything score_pair accepts → Features (front end, encoder and recognizer run once)."""
+        if isinstance(audio, Features):
+            return audio
+        utt = self.prepare(audio, side=side)
+        log_probs = self.phonemes.log_probs(utt.image) if self.phonemes is not None else None
+        return Features(utt, self.embed(utt.image), log_probs)
+
+    @torch.no_grad()
     def score_pair(self, reference: Audio, attempt: Audio) -> ScoreResult:
-        ref, att = self.prepare(reference, side="reference"), self.prepare(attempt, side="attempt")
-        distance, path, cost = dtw_distance(
-            self.embed(ref.image), self.embed(att.image), power=self.model.dims.distance_power
-        )
+        ref_f, att_f = self.features(reference, side="reference"), self.features(attempt, side="attempt")
+        ref, att = ref_f.utterance, att_f.utterance
+        distance, path, cost = dtw_distance(ref_f.embeddings, att_f.embeddings, power=self.model.dims.distance_power)
         distance, phoneme_cost = float(distance), None
         if self.phonemes is not None:
-            phoneme_cost = pronunciation_cost(self.phonemes.log_probs(ref.image), self.phonemes.log_probs(att.image))
+            phoneme_cost = pronunciation_cost(ref_f.log_probs, att_f.log_probs)
             distance += self.checkpoint.phoneme_weight * phoneme_cost
         curve = deviation_curve(cost.numpy(), path, n_attempt=att.image.shape[1])
         hop_s = self.cfg.hop_ms / 1000

@@ -12,17 +12,21 @@ import soundfile as sf
 import torch
 
 from app.cli import main
-from models import Calibration, Checkpoint, FrameEncoder, save_checkpoint
+from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, Scorer, save_checkpoint
+from models.phonemes import PhonemeRecognizer
 from preprocessing import PreprocessConfig
 from speech import SR, pad, speak
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    """An untrained network: enough to exercise the plumbing, never shipped."""
+    """Untrained networks (encoder + phoneme recognizer, as shipped): enough to exercise the
+    plumbing, never shipped."""
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, Checkpoint(FrameEncoder(), PreprocessConfig(), Calibration(0.3, 0.05), {"note": "test"}))
+    recognizer = PhonemeRecognizer(EncoderDims(), ["a", "b", "s"])
+    save_checkpoint(path, Checkpoint(FrameEncoder(), PreprocessConfig(), Calibration(0.3, 0.05), {"note": "test"},
+                                     phonemes=recognizer, phoneme_weight=0.5))
     return path
 
 
@@ -168,7 +172,7 @@ def test_batch_scores_good_rows_reports_bad_ones_and_exits_1(env, words, capsys)
     assert "scored 2 of 4 pairs" in capsys.readouterr().err
 
 
-def test_batch_with_worker_processes_matches_in_process_scores(env, words):
+def test_batch_with_worker_processes_matches_in_process_scores(env, words, model_path):
     pairs = env / "pairs.csv"
     with open(pairs, "w", newline="") as f:
         w = csv.writer(f)
@@ -182,6 +186,9 @@ def test_batch_with_worker_processes_matches_in_process_scores(env, words):
     a = [float(r["score"]) for r in csv.DictReader(open(one))]
     b = [float(r["score"]) for r in csv.DictReader(open(two))]
     assert a == pytest.approx(b, abs=0.01) and len(a) == 16
+    # the batch reuses the reference's network outputs; a pair scored on its own agrees
+    alone = [Scorer.from_path(model_path).score_pair(words["ref"], words[k]).score for k in ("same", "other")]
+    assert a[:2] == pytest.approx(alone, abs=0.01)
 
 
 def test_a_real_process_prints_one_line_and_no_traceback(env, words, monkeypatch):

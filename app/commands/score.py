@@ -107,7 +107,8 @@ def _score_chunk(rows: list[dict]) -> list[dict]:
 def score_rows(scorer, rows: list[dict]) -> list[dict]:
     """Score CSV rows; a row's error becomes its 'error' text, never an exception.
 
-    A reference used by several rows (a class saying the same word) is prepared once.
+    A reference used by several rows (a class saying the same word) goes through the front
+    end and the networks once.
     """
     prepared: dict[str, object] = {}
     out = []
@@ -118,7 +119,7 @@ def score_rows(scorer, rows: list[dict]) -> list[dict]:
                 raise UsageError(row["error"])
             ref = prepared.get(row["reference_path"])
             if ref is None:
-                ref = prepared[row["reference_path"]] = scorer.prepare(Path(row["reference_path"]), side="reference")
+                ref = prepared[row["reference_path"]] = scorer.features(Path(row["reference_path"]), side="reference")
             r = scorer.score_pair(ref, Path(row["attempt_path"]))
         except MalsoriError as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
