@@ -94,6 +94,20 @@ def load_recognizer(path: str | Path):
     return recognizer.eval(), dict(payload.get("provenance") or {})
 
 
+def ctc_loss(logits: list, targets: list):
+    """Mean CTC loss of the images that have phoneme targets (lists of symbol ids ≥ 1)."""
+    import torch
+
+    have = [i for i, t in enumerate(targets) if t]
+    if not have:
+        return None
+    lengths = torch.tensor([logits[i].shape[0] for i in have])
+    padded = torch.nn.utils.rnn.pad_sequence([logits[i] for i in have])  # [T, B, C]
+    flat = torch.tensor([s for i in have for s in targets[i]], device=padded.device)
+    target_lengths = torch.tensor([len(targets[i]) for i in have])
+    return torch.nn.functional.ctc_loss(padded.log_softmax(-1), flat, lengths, target_lengths, zero_infinity=True)
+
+
 def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     import torch
     from tqdm import tqdm
@@ -103,7 +117,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     from preprocessing import PreprocessConfig
 
     from .targets import phoneme_targets
-    from .train import ctc_loss, encode, validation_metrics
+    from .train import encode, validation_metrics
 
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)

@@ -58,9 +58,6 @@ class TrainConfig:
     take_anchor_share: float = 0.0
     distance_power: float = 2.0  # pair distance = power mean of aligned costs (see models.distance)
     edit_margin: tuple[float, float, float] = (0.6, 0.8, 0.9)  # share of `margin` for 1/2/3-edit pairs
-    # weight of the CTC loss that asks each file's frame embeddings to spell its phonemes
-    # (synthetic corpora only, see training.targets; 0 = pair losses alone)
-    ctc_weight: float = 0.0
     freq_shift_bins: int = 2  # random ± mel-band shift per image (a cheap vocal-tract-length perturbation)
     val_max_pairs: int = 1500  # validation pairs (a fixed, seeded subset)
     length_chunks: int = 4  # a batch is encoded in this many length-sorted groups (less padding)
@@ -106,32 +103,12 @@ def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int
         batch, lengths = pad_images([images[i] for i in group])
         if max_shift and rng is not None:
             batch = _shift_bands(batch, max_shift, rng)
-        emb, logits = net(batch.to(device), lengths.to(device))
+        out = net(batch.to(device), lengths.to(device))  # an encoder: embeddings; a recognizer: (embeddings, logits)
+        emb, logits = out if isinstance(out, tuple) else (out, None)
         for k, i in enumerate(group):
             emb_out[i] = emb[k, : int(lengths[k])]
             logit_out[i] = None if logits is None else logits[k, : int(lengths[k])]
     return emb_out, logit_out
-
-
-def with_phoneme_head(model, n_symbols: int):
-    """The encoder plus, while training, a linear phoneme classifier on its frame embeddings
-    (the CTC head; never shipped). One module, so that DistributedDataParallel syncs both.
-    Its forward gives (embeddings, logits or None)."""
-    from torch import nn
-
-    from models.phonemes import LOGIT_SCALE
-
-    class Trainee(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = model
-            self.head = nn.Linear(model.dims.embed_dim, n_symbols + 1) if n_symbols else None  # +1: CTC blank
-
-        def forward(self, images, lengths):
-            emb = self.encoder(images, lengths)
-            return emb, (self.head(emb * LOGIT_SCALE) if self.head is not None else None)
-
-    return Trainee()
 
 
 def take_anchors(recs: list[PairRecord], n_matched: int, correct_takes: dict, *, share: float, rng) -> list[str]:
@@ -148,20 +125,6 @@ def take_anchors(recs: list[PairRecord], n_matched: int, correct_takes: dict, *,
             left[k : k + width] = [others[int(rng.integers(len(others)))]] * width
         k += width
     return left
-
-
-def ctc_loss(logits: list, targets: list):
-    """Mean CTC loss of the images that have phoneme targets (lists of symbol ids ≥ 1)."""
-    import torch
-
-    have = [i for i, t in enumerate(targets) if t]
-    if not have:
-        return None
-    lengths = torch.tensor([logits[i].shape[0] for i in have])
-    padded = torch.nn.utils.rnn.pad_sequence([logits[i] for i in have])  # [T, B, C]
-    flat = torch.tensor([s for i in have for s in targets[i]], device=padded.device)
-    target_lengths = torch.tensor([len(targets[i]) for i in have])
-    return torch.nn.functional.ctc_loss(padded.log_softmax(-1), flat, lengths, target_lengths, zero_infinity=True)
 
 
 def pair_distances(emb, lengths, pairs: list[tuple[int, int]], *, power: float = 1.0):
@@ -332,14 +295,6 @@ def train(cfg: TrainConfig) -> dict:
     for r in train_recs:
         if r.target >= 0.5:
             correct_takes.setdefault(r.reference, []).append(r.attempt)
-    spoken = {}
-    if cfg.ctc_weight > 0:
-        from .targets import phoneme_targets
-
-        spoken = phoneme_targets(cfg.data)
-    vocab = {s: k + 1 for k, s in enumerate(sorted({s for seq in spoken.values() for s in seq}))}  # 0: blank
-    target_ids = {path: [vocab[s] for s in seq] for path, seq in spoken.items()}
-
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
                        distance_power=cfg.distance_power)
@@ -353,8 +308,7 @@ def train(cfg: TrainConfig) -> dict:
     else:
         model = FrameEncoder(dims).to(device)
         carried = (None, {})
-    trainee = with_phoneme_head(model, len(vocab)).to(device)
-    optimizer = torch.optim.Adam(trainee.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     epoch, best, best_state, bad_epochs, history = 0, -1.0, None, 0, []
     spath = state_path(out)
     if cfg.resume:
@@ -364,18 +318,16 @@ def train(cfg: TrainConfig) -> dict:
         if EncoderDims.from_dict(state["dims"]) != dims:
             raise ManifestError(f"--resume: {spath} was trained with other model dimensions")
         model.load_state_dict(state["model"])
-        if trainee.head is not None and state.get("head"):
-            trainee.head.load_state_dict(state["head"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, best, best_state = state["epoch"], state["best"], state["best_state"]
         bad_epochs, history = state["bad_epochs"], state["history"]
         rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch)
         sampler.rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch + 1)
-    net = trainee
+    net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        net = DistributedDataParallel(trainee, device_ids=[device.index] if device.type == "cuda" else None)
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step() -> float:
         # a batch: `matched_share` as (right, wrong) takes of one reference, the rest balanced
@@ -388,7 +340,7 @@ def train(cfg: TrainConfig) -> dict:
         if cfg.take_anchor_share > 0:
             left = take_anchors(recs, len(matched), correct_takes, share=cfg.take_anchor_share, rng=rng)
         paths = left + [r.attempt for r in recs]
-        emb, logits = encode(net, [images[p] for p in paths],
+        emb, _ = encode(net, [images[p] for p in paths],
                              chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
                              device=device, max_shift=cfg.freq_shift_bins, rng=rng)
         dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
@@ -401,10 +353,6 @@ def train(cfg: TrainConfig) -> dict:
         if len(matched):
             right, wrong = dist[0 : 2 * len(matched) : 2], dist[1 : 2 * len(matched) : 2]
             loss = loss + cfg.rank_weight * torch.clamp(right - wrong + cfg.rank_margin, min=0.0).mean()
-        if target_ids:
-            spelled = ctc_loss(logits, [target_ids.get(p) for p in paths])
-            if spelled is not None:
-                loss = loss + cfg.ctc_weight * spelled
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -444,7 +392,7 @@ def train(cfg: TrainConfig) -> dict:
             buf = io.BytesIO()
             torch.save({"config": cfg.to_dict(), "dims": dims.to_dict(), "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(), "epoch": epoch,
-                        "head": trainee.head.state_dict() if trainee.head is not None else None, "best": best,
+                        "best": best,
                         "best_state": best_state, "bad_epochs": bad_epochs, "history": history}, buf)
             atomic_write_bytes(spath, buf.getvalue())
         if bad_epochs >= cfg.patience:
@@ -538,8 +486,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)
     p.add_argument("--no-band-norm", dest="band_norm", action="store_false")
-    p.add_argument("--ctc-weight", type=float, default=d.ctc_weight,
-                   help="weight of the phoneme-spelling (CTC) loss on synthetic corpora; 0 = off")
     p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins)
     p.add_argument("--val-max-pairs", type=int, default=d.val_max_pairs)
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
