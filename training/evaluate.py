@@ -174,9 +174,16 @@ def evaluate(
             utt[path] = _utterance(images[path])
         return utt[path]
 
+    feats = {}
+
+    def f(path: str):  # a file's network outputs, made once however many pairs it is in
+        if path not in feats:
+            feats[path] = scorer.features(u(path))
+        return feats[path]
+
     # --- the model, through the kiosk's scoring path
     model_scores = np.array([
-        scorer.score_pair(u(r.reference), u(r.attempt)).score
+        scorer.score_pair(f(r.reference), f(r.attempt)).score
         for r in tqdm(records, desc="model", unit="pair", disable=not progress, leave=False)
     ])
 

@@ -341,8 +341,8 @@ def train(cfg: TrainConfig) -> dict:
             left = take_anchors(recs, len(matched), correct_takes, share=cfg.take_anchor_share, rng=rng)
         paths = left + [r.attempt for r in recs]
         emb, _ = encode(net, [images[p] for p in paths],
-                             chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
-                             device=device, max_shift=cfg.freq_shift_bins, rng=rng)
+                        chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
+                        device=device, max_shift=cfg.freq_shift_bins, rng=rng)
         dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
         same = torch.tensor([r.target for r in recs], device=device)
         margins = torch.tensor(
@@ -391,8 +391,7 @@ def train(cfg: TrainConfig) -> dict:
 
             buf = io.BytesIO()
             torch.save({"config": cfg.to_dict(), "dims": dims.to_dict(), "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "epoch": epoch,
-                        "best": best,
+                        "optimizer": optimizer.state_dict(), "epoch": epoch, "best": best,
                         "best_state": best_state, "bad_epochs": bad_epochs, "history": history}, buf)
             atomic_write_bytes(spath, buf.getvalue())
         if bad_epochs >= cfg.patience:
