@@ -1,7 +1,7 @@
 """`malsori` command line: one subcommand module each, one error policy for all.
 
 Errors a user can cause (`MalsoriError`) become one line on stderr and the exit code the
-error class carries (see README.md, "Exit codes"); anything else is logged with its
+error class carries (see docs/operations.md, "Exit codes"); anything else is logged with its
 traceback to the user log file and reported in one line with exit code 70.
 """
 

@@ -1,7 +1,7 @@
 """Word lists: what the kiosk asks a learner to say.
 
-A list is a UTF-8 CSV file with a header row (documented in README.md, "Reference voices and
-word lists"):
+A list is a UTF-8 CSV file with a header row (documented in docs/data.md,
+"Word lists"):
 
     text,lang,kind,romanization,gloss,category
     사과,ko,word,sagwa,apple,food

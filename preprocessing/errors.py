@@ -1,7 +1,7 @@
 """Errors a user can cause. Each carries the CLI exit code that reports it.
 
 One base class, `MalsoriError`; the CLI prints its message as one line on stderr and exits
-with `exit_code`, the GUI shows the message. The exit codes are documented in README.md.
+with `exit_code`, the GUI shows the message. The exit codes are documented in docs/operations.md.
 """
 
 

@@ -3,7 +3,7 @@
 Two manifest shapes are accepted (DIR/manifest.csv, audio paths relative to DIR):
 
 * the synthetic corpus (`malsori make-corpus`): reference, attempt, label, kind, n_edits,
-  word, voice, split, snr_db, gain_db, … (see README, "Corpus");
+  word, voice, split, snr_db, gain_db, … (see docs/data.md, "The corpus");
 * a school's own recordings: at least reference, attempt and `label` (1 correct / 0 wrong)
   or `human_score` (0–100), optionally `split`. Without a split column each pair is put in
   train/val/test by a hash of its reference file, so one reference never straddles splits.
