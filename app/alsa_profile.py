@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocessing.fileio import atomic_write_json, atomic_write_text
-from preprocessing.errors import DeviceError, MalsoriError
+from core.fileio import atomic_write_json, atomic_write_text
+from core.errors import DeviceError, MalsoriError
 
 BEGIN = "# >>> malsori microphone profile >>>"
 END = "# <<< malsori microphone profile <<<"

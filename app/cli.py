@@ -9,37 +9,55 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import traceback
 
-from preprocessing.errors import MalsoriError
+from core.errors import MalsoriError
+from core.threads import configure_threads
 
-# Each module defines register(subparsers) and sets `func` on its parser.
-COMMAND_MODULES = [
-    "app.commands.score",
-    "app.commands.make_corpus",
-    "app.commands.tts",
-    "app.commands.train",
-    "app.commands.train_phonemes",
-    "app.commands.evaluate",
-    "app.commands.kiosk",
-    "app.commands.mic",
-]
+# command → (module, one-line help). A command's module is imported only when that command
+# is chosen (or for the full parser): `malsori score` never imports training, and
+# `malsori --help` imports no command at all. Each module defines
+# register(subparsers, *, summary) and sets `func` on its parser.
+COMMANDS = {
+    "score": ("app.commands.score", "score an attempt against a reference (0-100)"),
+    "make-corpus": ("app.commands.make_corpus",
+                    "generate the synthetic training corpus (reference/attempt pairs with labels)"),
+    "tts": ("app.commands.tts", "make reference voices (gTTS or espeak-ng), pre-cache and manage word lists"),
+    "train": ("app.commands.train", "train the scoring model on a corpus folder (manifest.csv + audio)"),
+    "train-phonemes": ("app.commands.train_phonemes", "train the phoneme recognizer (CTC) on a make-corpus folder"),
+    "evaluate": ("app.commands.evaluate",
+                 "evaluate a model on the held-out words/voices of a corpus (vs MFCC-DTW and a naive Siamese)"),
+    "kiosk": ("app.commands.kiosk", "launch the full-screen practice kiosk"),
+    "mic": ("app.commands.mic", "set up and test the microphone"),
+}
 
 EXIT_INTERNAL = 70
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The `malsori` parser. With `command`, only that command's module is imported (the
+    others are listed by name and help line); without, every command is complete."""
     parser = argparse.ArgumentParser(
         prog="malsori",
         description="Offline pronunciation trainer: score a spoken attempt against a reference.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for name, (module, summary) in COMMANDS.items():
+        if command is None or name == command:
+            importlib.import_module(module).register(sub, summary=summary)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
+
+
+def chosen_command(argv: list[str]) -> str:
+    """The command an argv names ("" when none: `malsori --help`, a typo)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else ""
+    return ""
 
 
 def _version() -> str:
@@ -51,19 +69,10 @@ def _version() -> str:
         return "(not installed)"
 
 
-def configure_threads() -> None:
-    """Set BLAS thread counts once, before numpy/torch start their pools.
-
-    On 2 cores numpy's and torch's thread pools fight (one forward pass flipped between
-    13 ms and 95 ms); one BLAS thread plus torch's own setting is steadier.
-    """
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
-
-
 def main(argv: list[str] | None = None) -> int:
     configure_threads()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _log_traceback() -> str:
-    from app.paths import log_path
+    from core.paths import log_path
 
     path = log_path()
     try:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocessing.errors import DeviceError
+from core.errors import DeviceError
 
 PROC_CARDS = Path("/proc/asound/cards")
 USB_DRIVER = "USB-Audio"

@@ -7,7 +7,7 @@ least `min_speech_s` of speech was heard and `end_silence_s` of non-speech follo
 take ends by itself, so a learner never has to press "stop". A short pre-roll before the
 speech onset is kept: the engine's noise filter takes its noise profile from it.
 
-The take is written to disk (app.paths.recordings_dir(), atomically) before `record()`
+The take is written to disk (core.paths.recordings_dir(), atomically) before `record()`
 returns, so nothing the learner said is lost, even when the device disappears mid-take.
 
 No Qt here. `record()` blocks: call it from a worker thread; `stop()` may be called from
@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from preprocessing.config import PreprocessConfig
-from preprocessing.errors import DeviceError
+from core.errors import DeviceError
 from preprocessing.pipeline import clipped_fraction
 
 BLOCK_S = 0.02  # one callback (and one level reading) per 20 ms
@@ -165,7 +165,7 @@ class Recorder:
     sr: output rate (16000 for the engine; must be a webrtcvad rate).
     max_seconds: the longest take, counted from the start of recording.
     auto_stop: end the take when speech ends; keep `preroll_s` before the speech onset.
-    save_dir: where takes are saved (None: app.paths.recordings_dir()); save=False keeps
+    save_dir: where takes are saved (None: core.paths.recordings_dir()); save=False keeps
       them in memory only.
     no_data_timeout_s: a device that delivers nothing for this long counts as lost.
     keep_takes: after saving, delete the oldest takes in the save folder beyond this many
@@ -390,8 +390,8 @@ class Recorder:
     def _save(self, audio: np.ndarray) -> tuple[Path | None, str | None]:
         if not self.save or audio.size == 0:
             return None, None
-        from preprocessing.fileio import atomic_write_wav
-        from app.paths import recordings_dir
+        from core.fileio import atomic_write_wav
+        from core.paths import recordings_dir
 
         folder = Path(self.save_dir) if self.save_dir is not None else recordings_dir()
         name = f"take-{datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.wav"

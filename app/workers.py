@@ -54,7 +54,7 @@ class _Task(QRunnable):
 
 
 def _is_user_error(exc: BaseException) -> bool:
-    from preprocessing.errors import MalsoriError
+    from core.errors import MalsoriError
 
     return isinstance(exc, MalsoriError)
 

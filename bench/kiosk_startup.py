@@ -48,7 +48,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="malsori-bench-"))
     env = dict(os.environ, MALSORI_HOME=str(work / "home"))
     sys.path.insert(0, str(REPO))
-    from app.paths import default_model_path
+    from core.paths import default_model_path
 
     if not Path(env.get("MALSORI_MODEL") or default_model_path()).is_file():
         sys.path.insert(0, str(REPO / "deploy"))

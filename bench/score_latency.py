@@ -29,11 +29,11 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 import torch  # noqa: E402
 
-from app import espeak  # noqa: E402
-from app.paths import default_model_path  # noqa: E402
-from models import Calibration, Checkpoint, FrameEncoder, Scorer, load_checkpoint, save_checkpoint  # noqa: E402
+from core import espeak  # noqa: E402
+from core.paths import default_model_path  # noqa: E402
+from models import Calibration, Checkpoint, FrameEncoder, PairScorer, Scorer, load_checkpoint, save_checkpoint  # noqa: E402
 from models.distance import deviation_curve, dtw_distance  # noqa: E402
-from models.phonemes import pronunciation_cost  # noqa: E402
+from models.recognizer import pronunciation_cost  # noqa: E402
 from preprocessing import PreprocessConfig, load_audio, mel_image  # noqa: E402
 from preprocessing.denoise import noise_sample, reduce_noise  # noqa: E402
 from preprocessing.pipeline import check_audio, normalize_peak  # noqa: E402
@@ -89,17 +89,20 @@ def stage_times(scorer: Scorer, ref_path: Path, att_path: Path, repeats: int) ->
     times["mel image (both)"], (ir, ia) = timed(
         lambda: (mel_image(tr, sr=SR, cfg=cfg), mel_image(ta, sr=SR, cfg=cfg)), repeats
     )
-    times["encoder (both)"], (er, ea) = timed(lambda: (scorer.embed(ir), scorer.embed(ia)), repeats)
+    pair = scorer.pair
+    embed = lambda image: pair.encoder(torch.from_numpy(image).unsqueeze(0))[0]  # noqa: E731
+    with torch.no_grad():
+        times["encoder (both)"], (er, ea) = timed(lambda: (embed(ir), embed(ia)), repeats)
 
     def align():
         with torch.no_grad():
             d, path, cost = dtw_distance(er, ea)
-            return deviation_curve(cost.numpy(), path, n_attempt=ia.shape[1]), scorer.calibration.score(float(d))
+            return deviation_curve(cost.numpy(), path, n_attempt=ia.shape[1]), pair.score(float(d))
 
     times["DTW + deviation + score"], _ = timed(align, repeats)
-    if scorer.phonemes is not None:
+    if pair.recognizer is not None:
         def phoneme_cost():
-            return pronunciation_cost(scorer.phonemes.log_probs(ir), scorer.phonemes.log_probs(ia))
+            return pronunciation_cost(pair.recognizer.log_probs(ir), pair.recognizer.log_probs(ia))
 
         times["phoneme recognizer + cost"], _ = timed(phoneme_cost, repeats)
     times["WHOLE PAIR from wav files"], _ = timed(lambda: scorer.score_pair(ref_path, att_path), repeats)
@@ -122,7 +125,7 @@ def main() -> None:
             label = f"{model} ({load_checkpoint(model).provenance.get('name', 'trained')})"
         else:
             model = tmp / "untrained.pt"
-            save_checkpoint(model, Checkpoint(FrameEncoder(), PreprocessConfig(), Calibration(0.3, 0.05), {}))
+            save_checkpoint(model, Checkpoint(PairScorer(FrameEncoder(), Calibration(0.3, 0.05)), PreprocessConfig(), {}))
             label = "untrained network of the shipped architecture (no model installed)"
         ref_path, att_path = tmp / "ref.wav", tmp / "att.wav"
         sf.write(ref_path, make_take("사과", "ko", 1.5, 0), SR, subtype="PCM_16")

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from app import espeak  # noqa: E402
+from core import espeak  # noqa: E402
 from preprocessing import PreprocessConfig, preprocess  # noqa: E402
 
 MINIMAL_PAIRS = [

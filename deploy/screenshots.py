@@ -83,7 +83,7 @@ def run_round(args, work: Path, display: str) -> int:
     from app.kiosk.app import Kiosk, choose_hangul_font, ensure_app
     from app.kiosk.services import default_services
     from app.kiosk.settings import KioskSettings
-    from app.paths import default_model_path
+    from core.paths import default_model_path
     from fakemic import make_fake_mic_home
     from speech import pad, speak
 
@@ -171,8 +171,8 @@ def make_untrained_model(path: Path) -> Path:
     import models
     import preprocessing
 
-    models.save_checkpoint(path, models.Checkpoint(models.FrameEncoder(), preprocessing.PreprocessConfig(),
-                                                   models.Calibration(midpoint=0.3, scale=0.05),
+    pair = models.PairScorer(models.FrameEncoder(), models.Calibration(midpoint=0.3, scale=0.05))
+    models.save_checkpoint(path, models.Checkpoint(pair, preprocessing.PreprocessConfig(),
                                                    {"note": "untrained, for screenshots"}))
     return path
 

@@ -1,5 +1,5 @@
-"""Checkpoint = weights + model dims + PreprocessConfig + calibration + provenance + version
-(+ an optional phoneme recognizer and its weight in the pair distance).
+"""Checkpoint = the pair scorer (encoder weights and dims, optional phoneme recognizer, term
+weights, calibration) + PreprocessConfig + provenance + format version.
 
 A model can only ever be served with the front end it was trained on: the front-end
 config travels inside the file. Anything wrong with a file is a ModelError that says what.
@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 
 from preprocessing.config import PreprocessConfig
-from preprocessing.errors import ModelError
-from preprocessing.fileio import atomic_write_bytes
+from core.errors import ModelError
+from core.fileio import atomic_write_bytes
 
 from .calibration import Calibration
 from .encoder import EncoderDims, FrameEncoder
-from .phonemes import PhonemeRecognizer
+from .pair import PairScorer
+from .recognizer import PhonemeRecognizer
 
 FORMAT = "malsori-siamese"
 FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisation
@@ -28,39 +29,43 @@ FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisatio
 
 @dataclass
 class Checkpoint:
-    model: FrameEncoder
+    pair: PairScorer  # encoder, optional recognizer, term weights, calibration: the pair formula
     preprocess: PreprocessConfig
-    calibration: Calibration
     provenance: dict = field(default_factory=dict)  # data set hash, epochs, metrics, …
-    # optional phoneme recognizer: pair distance = DTW distance + phoneme_weight × pronunciation cost
-    phonemes: PhonemeRecognizer | None = None
-    phoneme_weight: float = 0.0
 
 
 def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
     """Write atomically: a reader sees the old checkpoint or the new one, never half."""
-    if ckpt.model.dims.n_mels != ckpt.preprocess.n_mels:
+    pair = ckpt.pair
+    if pair.encoder.dims.n_mels != ckpt.preprocess.n_mels:
         raise ValueError("model input height and PreprocessConfig.n_mels differ")
+    if pair.calibration is None:
+        raise ValueError("a checkpoint needs a calibrated pair scorer")
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "dims": ckpt.model.dims.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in ckpt.model.state_dict().items()},
+        "dims": pair.encoder.dims.to_dict(),
+        "state_dict": _cpu_state(pair.encoder),
         "preprocess": ckpt.preprocess.to_dict(),
-        "calibration": ckpt.calibration.to_dict(),
+        "calibration": pair.calibration.to_dict(),
         "provenance": ckpt.provenance,
+        "term_weights": {k: float(v) for k, v in pair.weights.items()},
     }
-    if ckpt.phonemes is not None:
+    if pair.recognizer is not None:
         payload["phonemes"] = {
-            "dims": ckpt.phonemes.dims.to_dict(),
-            "symbols": list(ckpt.phonemes.symbols),
-            "state_dict": {k: v.detach().cpu() for k, v in ckpt.phonemes.state_dict().items()},
-            "weight": float(ckpt.phoneme_weight),
+            "dims": pair.recognizer.dims.to_dict(),
+            "symbols": list(pair.recognizer.symbols),
+            "state_dict": _cpu_state(pair.recognizer),
+            "weight": float(pair.weights.get("pronunciation", 0.0)),  # what readers before term_weights read
         }
     buf = io.BytesIO()
     torch.save(payload, buf)
     # mode 0644: the kiosk user must read what training wrote
     return atomic_write_bytes(path, buf.getvalue(), mode=0o644)
+
+
+def _cpu_state(module: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -82,21 +87,24 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             f"{path}: checkpoint format version {version}, this malsori reads version {FORMAT_VERSION}"
         )
     try:
-        dims = EncoderDims.from_dict(payload["dims"])
         preprocess = PreprocessConfig.from_dict(payload["preprocess"])
-        calibration = Calibration.from_dict(payload["calibration"])
-        model = FrameEncoder(dims)
-        model.load_state_dict(payload["state_dict"])
-        phonemes, weight = None, 0.0
-        if payload.get("phonemes"):
-            ph = payload["phonemes"]
-            phonemes = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
-            phonemes.load_state_dict(ph["state_dict"])
-            phonemes.eval()
-            weight = float(ph["weight"])
+        pair = _pair_scorer(payload)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: incompatible checkpoint ({exc})") from exc
-    if dims.n_mels != preprocess.n_mels:
-        raise ModelError(f"{path}: model expects {dims.n_mels} mel bands, its front end makes {preprocess.n_mels}")
-    model.eval()
-    return Checkpoint(model, preprocess, calibration, dict(payload.get("provenance") or {}), phonemes, weight)
+    if pair.encoder.dims.n_mels != preprocess.n_mels:
+        raise ModelError(f"{path}: model expects {pair.encoder.dims.n_mels} mel bands, "
+                         f"its front end makes {preprocess.n_mels}")
+    return Checkpoint(pair, preprocess, dict(payload.get("provenance") or {}))
+
+
+def _pair_scorer(payload: dict) -> PairScorer:
+    encoder = FrameEncoder(EncoderDims.from_dict(payload["dims"]))
+    encoder.load_state_dict(payload["state_dict"])
+    recognizer, weights = None, {k: float(v) for k, v in (payload.get("term_weights") or {}).items()}
+    if payload.get("phonemes"):
+        ph = payload["phonemes"]
+        recognizer = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
+        recognizer.load_state_dict(ph["state_dict"])
+        recognizer.eval()
+        weights.setdefault("pronunciation", float(ph["weight"]))  # checkpoints before term_weights
+    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, weights)

@@ -11,22 +11,11 @@ import numpy as np
 import torch
 
 from preprocessing import Utterance, load_audio, preprocess
-from preprocessing.errors import MalsoriError
+from core.errors import MalsoriError
 
-from .calibration import Calibration
 from .checkpoint import Checkpoint, load_checkpoint
-from .distance import deviation_curve, dtw_distance, worst_segment
-from .phonemes import pronunciation_cost
-
-
-@dataclass(frozen=True)
-class Features:
-    """A take as the networks see it: made once by `Scorer.features`, reusable for every
-    pair it is in (a reference scored against a class's takes)."""
-
-    utterance: Utterance
-    embeddings: torch.Tensor  # unit-length frame embeddings [T, D]
-    log_probs: torch.Tensor | None  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
+from .distance import deviation_curve, worst_segment
+from .pair import Features, PairScorer
 
 
 # What score_pair accepts on each side: Features, a preprocessed Utterance,
@@ -49,7 +38,7 @@ class ScoreResult:
     hop_s: float  # seconds per image column
     worst_segment_s: tuple[float, float]  # the attempt's span that differs most (image time)
     warnings: list[str] = field(default_factory=list)
-    phoneme_cost: float | None = None  # nats per reference phoneme (models.phonemes); None: no recognizer
+    phoneme_cost: float | None = None  # nats per reference phoneme (models.recognizer); None: no recognizer
 
     def to_dict(self) -> dict:
         """JSON-ready: everything but the images and the alignment path."""
@@ -67,18 +56,26 @@ class ScoreResult:
 
 
 class Scorer:
-    """A loaded model with its own front end and calibration. Thread-compatible for reads."""
+    """A loaded model with its own front end: audio in, `ScoreResult` out. The pair formula
+    itself is `self.pair` (models.pair.PairScorer). Thread-compatible for reads."""
 
     def __init__(self, checkpoint: Checkpoint):
         self.checkpoint = checkpoint
-        self.model = checkpoint.model.eval()
+        self.pair: PairScorer = checkpoint.pair
         self.cfg = checkpoint.preprocess
-        self.calibration: Calibration = checkpoint.calibration
-        self.phonemes = checkpoint.phonemes
 
     @classmethod
     def from_path(cls, path: str | os.PathLike) -> "Scorer":
         return cls(load_checkpoint(path))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> "Scorer":
+        """The one loader of the kiosk and the CLI: `path` or the installed model, on one torch
+        thread (a pair is a few small convolutions: more threads only fight, on a Pi too)."""
+        from core.paths import default_model_path
+
+        torch.set_num_threads(1)
+        return cls.from_path(path or default_model_path())
 
     def prepare(self, audio: Audio, *, side: str = "audio") -> Utterance:
         """Anything score_pair accepts → Utterance through this model's own front end.
@@ -100,43 +97,30 @@ class Scorer:
             where = side if isinstance(audio, tuple) or str(audio) in str(exc) else f"{side} {audio}"
             raise type(exc)(f"{where}: {exc}") from exc
 
-    @torch.no_grad()
-    def embed(self, image: np.ndarray) -> torch.Tensor:
-        """float32 [n_mels, T] → unit-length embeddings [T, D]."""
-        return self.model(torch.from_numpy(image).unsqueeze(0))[0]
-
-    @torch.no_grad()
     def features(self, audio: Audio, *, side: str = "audio") -> Features:
         """Anything score_pair accepts → Features (front end, encoder and recognizer run once)."""
         if isinstance(audio, Features):
             return audio
-        utt = self.prepare(audio, side=side)
-        log_probs = self.phonemes.log_probs(utt.image) if self.phonemes is not None else None
-        return Features(utt, self.embed(utt.image), log_probs)
+        return self.pair.features(self.prepare(audio, side=side))
 
-    @torch.no_grad()
     def score_pair(self, reference: Audio, attempt: Audio) -> ScoreResult:
         ref_f, att_f = self.features(reference, side="reference"), self.features(attempt, side="attempt")
         ref, att = ref_f.utterance, att_f.utterance
-        distance, path, cost = dtw_distance(ref_f.embeddings, att_f.embeddings, power=self.model.dims.distance_power)
-        distance, phoneme_cost = float(distance), None
-        if self.phonemes is not None:
-            phoneme_cost = pronunciation_cost(ref_f.log_probs, att_f.log_probs)
-            distance += self.checkpoint.phoneme_weight * phoneme_cost
-        curve = deviation_curve(cost.numpy(), path, n_attempt=att.image.shape[1])
+        d = self.pair.distance(ref_f, att_f)
+        curve = deviation_curve(d.cost, d.path, n_attempt=att.image.shape[1])
         hop_s = self.cfg.hop_ms / 1000
         w0, w1 = worst_segment(curve, width=round(WORST_SEGMENT_MS / self.cfg.hop_ms))
         return ScoreResult(
-            score=self.calibration.score(distance),
-            distance=distance,
+            score=self.pair.score(d.value),
+            distance=d.value,
             reference_image=ref.image,
             attempt_image=att.image,
             reference_speech_s=ref.speech_duration_s,
             attempt_speech_s=att.speech_duration_s,
             deviation=curve,
-            path=path,
+            path=d.path,
             hop_s=hop_s,
             worst_segment_s=(w0 * hop_s, w1 * hop_s),
             warnings=[f"reference: {w}" for w in ref.warnings] + list(att.warnings),
-            phoneme_cost=phoneme_cost,
+            phoneme_cost=d.terms.get("pronunciation"),
         )

@@ -6,7 +6,7 @@ its parameters from one frozen `PreprocessConfig`.
 
 from .audio import load_audio, resample
 from .config import PreprocessConfig
-from .errors import MalsoriError
+from core.errors import MalsoriError
 from .mel import mel_image
 from .pipeline import Utterance, preprocess
 from .vad import speech_flags, trim_silence

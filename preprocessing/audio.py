@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioDecodeError, AudioNotFoundError, AudioTooLongError, EmptyAudioError, NonFiniteAudioError
+from core.audio import resample
+from core.errors import AudioDecodeError, AudioNotFoundError, AudioTooLongError, EmptyAudioError, NonFiniteAudioError
 
 DEFAULT_SR = 16_000
 
@@ -61,16 +62,6 @@ def to_mono(y: np.ndarray) -> np.ndarray:
     """(frames,) or (frames, channels) → float32 (frames,)."""
     y = np.asarray(y, dtype=np.float32)
     return y.mean(axis=1) if y.ndim == 2 else y
-
-
-def resample(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:
-    """Band-limited resampling (soxr, as librosa uses); a no-op when the rates match."""
-    y = np.asarray(y, dtype=np.float32)
-    if orig_sr == sr:
-        return y
-    import soxr  # directly: going through librosa costs ~1 s of imports at start-up
-
-    return soxr.resample(y, orig_sr, sr, quality="HQ").astype(np.float32)
 
 
 def _read_soundfile(path: Path):

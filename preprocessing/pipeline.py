@@ -9,7 +9,7 @@ import numpy as np
 from .audio import resample
 from .config import PreprocessConfig
 from .denoise import noise_sample, reduce_noise
-from .errors import (
+from core.errors import (
     AudioTooLongError,
     EmptyAudioError,
     NonFiniteAudioError,

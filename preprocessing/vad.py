@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import PreprocessConfig
-from .errors import NoSpeechError
+from core.errors import NoSpeechError
 
 
 def frame_length(*, sr: int, cfg: PreprocessConfig) -> int:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from app import espeak
+from core import espeak
 
 SR = 16_000
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app.espeak import phoneme_tokens, synthesize
+from core.espeak import phoneme_tokens, synthesize
 from training.augment import AugmentKnobs, augment, coloured_noise
 from training.corpus import (
     MANIFEST_FIELDS,
@@ -21,7 +21,7 @@ from training.corpus import (
     make_corpus,
     read_manifest,
 )
-from training.phonemes import (
+from training.phoneme_edits import (
     Edit,
     apply_edits,
     candidate_edits,
@@ -175,7 +175,7 @@ def test_inaudible_swaps_are_told_apart_from_audible_ones():
 
 
 def test_draw_edits_picks_distinct_phonemes_and_honours_weights():
-    from training.phonemes import draw_edits
+    from training.phoneme_edits import draw_edits
 
     items = utterance_items(phoneme_tokens("불고기", voice="ko"), lang="ko")
     pool = candidate_edits(items, lang="ko")

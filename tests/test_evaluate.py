@@ -10,7 +10,8 @@ import pytest
 from app.cli import main
 from tests.tiny_corpus import make_tiny_corpus
 from training.evaluate import add_noise, eer, roc_curve, speech_power, with_peak
-from training.train import TrainConfig, auc, train
+from training.metrics import auc
+from training.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")

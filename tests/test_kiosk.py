@@ -13,7 +13,7 @@ from PyQt5.QtCore import Qt, QTimer
 
 from app.kiosk import controller as ctl
 from app.kiosk.settings import KioskSettings, load_settings, save_settings
-from preprocessing.errors import AudioDecodeError, DeviceError, TTSError
+from core.errors import AudioDecodeError, DeviceError, TTSError
 from fakemic import fake_mic  # noqa: F401  (the ALSA file-plugin microphone fixture)
 from speech import pad, speak
 
@@ -32,8 +32,8 @@ def tiny_model(tmp_path_factory) -> Path:
     import preprocessing
 
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    models.save_checkpoint(path, models.Checkpoint(models.FrameEncoder(), preprocessing.PreprocessConfig(),
-                                                   models.Calibration(midpoint=0.3, scale=0.05), {"note": "test"}))
+    pair = models.PairScorer(models.FrameEncoder(), models.Calibration(midpoint=0.3, scale=0.05))
+    models.save_checkpoint(path, models.Checkpoint(pair, preprocessing.PreprocessConfig(), {"note": "test"}))
     return path
 
 
@@ -174,7 +174,7 @@ def test_event_loop_keeps_running_while_recording_and_scoring(qtbot, home, mic):
 
 
 def test_silence_gives_a_friendly_message_and_no_score(qtbot, home, mic):
-    from app.paths import recordings_dir
+    from core.paths import recordings_dir
 
     mic(np.zeros(16_000 * 2, np.float32))
     recordings_dir().mkdir(parents=True)
@@ -314,7 +314,7 @@ def test_holding_the_title_asks_for_the_code(qtbot, home):
 
 
 def test_operator_settings_are_saved_and_keep_other_config(qtbot, home):
-    from app.paths import config_path
+    from core.paths import config_path
 
     config_path().parent.mkdir(parents=True, exist_ok=True)
     config_path().write_text(json.dumps({"mic": {"card": "USB"}}), encoding="utf-8")
@@ -365,7 +365,7 @@ def test_an_unexpected_error_in_a_slot_returns_home(qtbot, home, tmp_path):
     finally:
         sys.excepthook = previous
     assert "went wrong" in w.start_message.text()
-    from app.paths import log_path
+    from core.paths import log_path
 
     assert "RuntimeError: boom" in log_path().read_text(encoding="utf-8")
 
@@ -408,7 +408,7 @@ def test_workers_run_off_the_gui_thread_and_report_back_on_it(qtbot):
     from PyQt5.QtCore import QThread
 
     from app.workers import TaskRunner
-    from preprocessing.errors import NoSpeechError
+    from core.errors import NoSpeechError
 
     runner = TaskRunner()
     gui = QThread.currentThread()
@@ -438,7 +438,7 @@ PROC_CARDS = """ 0 [vc4hdmi0       ]: vc4-hdmi - vc4-hdmi-0
 
 def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, tmp_path, monkeypatch):
     import app.devices
-    from app.paths import config_path
+    from core.paths import config_path
 
     user_home = tmp_path / "user"
     user_home.mkdir()

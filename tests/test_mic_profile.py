@@ -24,7 +24,7 @@ from speech import SR, pad, speak
 from app.alsa_profile import backup_path, profile_card, render_profile, reset_profile, write_profile
 from app.cli import main
 from app.devices import find_card, parse_alsa_cards, pick_usb_mic, read_alsa_cards
-from preprocessing.errors import DeviceError
+from core.errors import DeviceError
 
 PI_CARDS = """\
  0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones

@@ -9,6 +9,7 @@ from models import (
     Checkpoint,
     EncoderDims,
     FrameEncoder,
+    PairScorer,
     Scorer,
     count_parameters,
     load_checkpoint,
@@ -16,13 +17,13 @@ from models import (
 )
 from models.checkpoint import FORMAT_VERSION
 from preprocessing import PreprocessConfig
-from preprocessing.errors import ModelError
+from core.errors import ModelError
 from speech import SR, pad, speak
 
 
 def _checkpoint(**cfg):
     torch.manual_seed(0)
-    return Checkpoint(FrameEncoder(), PreprocessConfig(**cfg), Calibration(0.3, 0.05), {"data_hash": "abc"})
+    return Checkpoint(PairScorer(FrameEncoder(), Calibration(0.3, 0.05)), PreprocessConfig(**cfg), {"data_hash": "abc"})
 
 
 def test_round_trip_keeps_weights_front_end_calibration_and_provenance(tmp_path):
@@ -30,7 +31,7 @@ def test_round_trip_keeps_weights_front_end_calibration_and_provenance(tmp_path)
     path = save_checkpoint(tmp_path / "m.pt", ckpt)
     back = load_checkpoint(path)
     assert back.preprocess == ckpt.preprocess
-    assert back.calibration == ckpt.calibration
+    assert back.pair.calibration == ckpt.pair.calibration
     assert back.provenance == {"data_hash": "abc"}
     ref = (pad(speak("사과"), lead_s=0.2, trail_s=0.2), SR)
     att = (pad(speak("사과", voice="ko+f2"), lead_s=0.3, trail_s=0.1), SR)

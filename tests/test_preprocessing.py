@@ -5,7 +5,7 @@ import pytest
 
 from preprocessing import PreprocessConfig, mel_image, preprocess, trim_silence
 from preprocessing.denoise import noise_sample, reduce_noise
-from preprocessing.errors import NoSpeechError, SpeechTooShortError
+from core.errors import NoSpeechError, SpeechTooShortError
 from preprocessing.vad import frame_length, speech_flags
 from speech import SR, add_noise, pad, speak
 

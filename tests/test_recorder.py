@@ -20,7 +20,7 @@ from speech import SR, add_noise, pad, speak
 
 from app.recorder import Endpointer, Recorder, level_from_rms, prune_takes
 from preprocessing import PreprocessConfig
-from preprocessing.errors import DeviceError
+from core.errors import DeviceError
 
 LEAD_S, TRAIL_S = 1.0, 2.0
 
@@ -82,7 +82,7 @@ def test_the_take_goes_straight_into_the_engine_front_end(fake_mic, speech, tmp_
 def test_the_take_is_saved_before_record_returns(fake_mic, speech, tmp_path, monkeypatch):
     monkeypatch.setenv("MALSORI_HOME", str(tmp_path / "malsori"))
     fake_mic(pad(speech, lead_s=LEAD_S, trail_s=TRAIL_S))
-    take = Recorder().record()  # default place: app.paths.recordings_dir()
+    take = Recorder().record()  # default place: core.paths.recordings_dir()
     assert take.path is not None and take.path.parent == tmp_path / "malsori" / "recordings"
     saved, sr = sf.read(take.path, dtype="float32")
     assert sr == 16_000 and len(saved) == len(take.audio)

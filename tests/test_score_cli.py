@@ -12,8 +12,8 @@ import soundfile as sf
 import torch
 
 from app.cli import main
-from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, Scorer, save_checkpoint
-from models.phonemes import PhonemeRecognizer
+from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, PairScorer, Scorer, save_checkpoint
+from models.recognizer import PhonemeRecognizer
 from preprocessing import PreprocessConfig
 from speech import SR, pad, speak
 
@@ -25,8 +25,8 @@ def model_path(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("model") / "tiny.pt"
     recognizer = PhonemeRecognizer(EncoderDims(), ["a", "b", "s"])
-    save_checkpoint(path, Checkpoint(FrameEncoder(), PreprocessConfig(), Calibration(0.3, 0.05), {"note": "test"},
-                                     phonemes=recognizer, phoneme_weight=0.5))
+    pair = PairScorer(FrameEncoder(), Calibration(0.3, 0.05), recognizer, {"pronunciation": 0.5})
+    save_checkpoint(path, Checkpoint(pair, PreprocessConfig(), {"note": "test"}))
     return path
 
 
@@ -120,7 +120,7 @@ BAD = [
 @pytest.mark.parametrize("name, code, error, message", BAD, ids=[b[0] for b in BAD])
 def test_bad_input_gives_its_typed_error_and_exit_code(env, words, capsys, name, code, error, message):
     import models
-    import preprocessing.errors as errors
+    import core.errors as errors
 
     bad = _bad_inputs(env) / name
     assert main(["score", str(words["ref"]), str(bad)]) == code

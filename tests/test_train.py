@@ -83,7 +83,7 @@ def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_
     assert ckpt.provenance["config"]["seed"] == 0
     assert ckpt.provenance["dataset_hash"] == summary["dataset_hash"]
     assert len(ckpt.provenance["history"]) == 2
-    assert count_parameters(ckpt.model) == summary["parameters"]
+    assert count_parameters(ckpt.pair.encoder) == summary["parameters"]
 
     # round trip: the saved weights give the same distance as the in-memory ones would
     records = read_manifest(tiny)
@@ -99,11 +99,11 @@ def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_
 
     # --init fine-tunes a trained model (e.g. the shipped one on a school's takes)
     tuned_path = tmp_path / "tuned.pt"
-    before = load_checkpoint(out).model.state_dict()
+    before = load_checkpoint(out).pair.encoder.state_dict()
     train(_config(tiny, tuned_path, init=str(out), max_epochs=1, lr=1e-9))
     tuned = load_checkpoint(tuned_path)
     assert tuned.provenance["config"]["init"] == str(out)
-    for name, weight in tuned.model.state_dict().items():
+    for name, weight in tuned.pair.encoder.state_dict().items():
         torch.testing.assert_close(weight, before[name], atol=1e-5, rtol=0)  # started from those weights
 
 
@@ -187,7 +187,7 @@ def _frames(symbols: list[int], n_symbols: int = 6) -> torch.Tensor:
 
 
 def test_pronunciation_cost_is_zero_for_the_same_phonemes_and_grows_with_each_wrong_one():
-    from models.phonemes import greedy_phonemes, pronunciation_cost
+    from models.recognizer import greedy_phonemes, pronunciation_cost
 
     reference = _frames([1, 2, 3])
     assert greedy_phonemes(reference) == [1, 2, 3]
@@ -199,7 +199,7 @@ def test_pronunciation_cost_is_zero_for_the_same_phonemes_and_grows_with_each_wr
 
 
 def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
-    from training.phones import PhonemeTrainConfig, load_recognizer, train_phonemes
+    from training.train_recognizer import PhonemeTrainConfig, load_recognizer, train_phonemes
 
     rec_path = tmp_path / "phonemes.pt"
     train_phonemes(PhonemeTrainConfig(data=str(tiny), out=str(rec_path), steps_per_epoch=8, max_epochs=2,
@@ -214,10 +214,10 @@ def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
     # --init with --max-epochs 0: the trained model as it is, plus the recognizer and a fitted weight
     summary = train(_config(tiny, joined_path, init=str(model_path), max_epochs=0, phonemes=str(rec_path)))
     plain, joined = load_checkpoint(model_path), load_checkpoint(joined_path)
-    assert joined.phonemes is not None and joined.phoneme_weight == summary["phoneme_weight"]
-    for name, weight in joined.model.state_dict().items():
-        torch.testing.assert_close(weight, plain.model.state_dict()[name])
-    assert summary["parameters"] == count_parameters(joined.model) + count_parameters(joined.phonemes)
+    assert joined.pair.recognizer is not None and joined.pair.weights["pronunciation"] == summary["phoneme_weight"]
+    for name, weight in joined.pair.encoder.state_dict().items():
+        torch.testing.assert_close(weight, plain.pair.encoder.state_dict()[name])
+    assert summary["parameters"] == count_parameters(joined.pair.encoder) + count_parameters(joined.pair.recognizer)
 
     r = next(x for x in read_manifest(tiny) if x.kind == "edit")
     with_phonemes = Scorer(joined).score_pair(r.reference, r.attempt)
@@ -225,9 +225,9 @@ def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
     assert with_phonemes.phoneme_cost is not None and with_phonemes.phoneme_cost >= 0.0
     assert dtw_only.phoneme_cost is None
     assert with_phonemes.distance == pytest.approx(
-        dtw_only.distance + joined.phoneme_weight * with_phonemes.phoneme_cost, rel=1e-5)
+        dtw_only.distance + joined.pair.weights["pronunciation"] * with_phonemes.phoneme_cost, rel=1e-5)
 
     # fine-tuning a model that has a recognizer keeps it (a school's retrain must not lose it)
     tuned_path = tmp_path / "tuned.pt"
     train(_config(tiny, tuned_path, init=str(joined_path), max_epochs=0))
-    assert load_checkpoint(tuned_path).phonemes is not None
+    assert load_checkpoint(tuned_path).pair.recognizer is not None

@@ -24,8 +24,8 @@ import urllib3
 
 from app import tts
 from app.cli import main
-from app.espeak import synthesize
-from preprocessing.errors import TTSError
+from core.espeak import synthesize
+from core.errors import TTSError
 
 KO_WORD = "사과"
 

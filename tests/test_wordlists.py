@@ -10,8 +10,8 @@ import requests
 
 from app import tts
 from app.cli import main
-from app.paths import REPO_ROOT
-from app.wordlists import (
+from core.paths import REPO_ROOT
+from core.wordlists import (
     Entry,
     WordListError,
     add_wordlist,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from app.espeak import phonemes, synthesize
+from core.espeak import phonemes, synthesize
 
 WORDS = ("바다", "나무", "사과", "하늘", "고양이", "학교")
 VOICES = ("ko", "ko+f2", "ko+m3")

@@ -4,7 +4,7 @@ For each vocabulary entry (Korean first, then English): one clean reference in t
 language's default espeak-ng voice, and `attempts_per_word` attempts, each one of
 
 - correct    the same phonemes in another voice variant, speed and pitch (label 1);
-- edit       1-3 realistic learner mistakes (`training.phonemes`), each checked to be
+- edit       1-3 realistic learner mistakes (`training.phoneme_edits`), each checked to be
              audible (label 0);
 - other_word a different entry of the same language, kind and split, half of the time
              one of the phonetically closest (label 0);
@@ -35,10 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
-from preprocessing.errors import CorpusError, MalsoriError
+from core.errors import CorpusError, MalsoriError
 
 from .augment import AugmentKnobs, augment, mix_babble
-from .phonemes import (
+from .phoneme_edits import (
     DEFAULT_CATEGORY_WEIGHTS,
     apply_edits,
     base,
@@ -91,7 +91,7 @@ class CorpusConfig:
     # chance of each attempt kind (an edit falls back to correct when no audible edit exists)
     kind_weights: dict = field(default_factory=lambda: {"correct": 0.45, "edit": 0.4, "other_word": 0.15})
     n_edits_weights: tuple[float, float, float] = (0.5, 0.3, 0.2)  # chance of 1, 2, 3 edits in an edit attempt
-    # per language, relative weight of each kind of mistake (0 = never; see training.phonemes)
+    # per language, relative weight of each kind of mistake (0 = never; see training.phoneme_edits)
     category_weights: dict = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_CATEGORY_WEIGHTS.items()})
     val_fraction: float = 0.1  # of each language's words (and, separately, sentences)
     test_fraction: float = 0.1
@@ -135,13 +135,13 @@ def load_vocab(path: str | Path) -> list[VocabEntry]:
 
     .txt: one word or sentence per line, "#" starts a comment; the language is Korean when
     the line has Hangul, else English; a line with a space or final .?! is a sentence.
-    .csv: a kiosk word list (`app.wordlists`, columns text, lang, kind, ...).
+    .csv: a kiosk word list (`core.wordlists`, columns text, lang, kind, ...).
     """
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"{path}: no such vocabulary file")
     if path.suffix.lower() == ".csv":
-        from app.wordlists import load_wordlist
+        from core.wordlists import load_wordlist
 
         entries = [VocabEntry(e.text, e.lang, e.kind) for e in load_wordlist(path)]
     else:
@@ -242,7 +242,7 @@ def _mel_basis(sr: int, n_fft: int) -> np.ndarray:
 class EntryTask:
     index: int  # position in the vocabulary; names the files and seeds the randomness
     entry: VocabEntry
-    items: tuple[str, ...]  # the entry's phoneme items in the reference voice (training.phonemes)
+    items: tuple[str, ...]  # the entry's phoneme items in the reference voice (training.phoneme_edits)
     split: str
     others: tuple[tuple[VocabEntry, tuple[str, ...]], ...]  # same language, kind and split, with their items
     similar: tuple[int, ...]  # indices into `others` of the phonetically closest ones
@@ -266,8 +266,8 @@ def attempt_seed(seed: int, index: int, k: int) -> int:
 
 def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray]) -> EntryResult:
     """Write one entry's reference and attempts; returns its manifest rows."""
-    from app.espeak import synthesize
-    from preprocessing.fileio import atomic_write_wav
+    from core.espeak import synthesize
+    from core.fileio import atomic_write_wav
 
     e, sr = task.entry, cfg.sr
     ref_voice = REFERENCE_VOICES[e.lang]
@@ -353,7 +353,7 @@ def _draw(rng: np.random.Generator, weights: dict) -> str:
 
 def make_babble_bank(entries: list[VocabEntry], *, cfg: CorpusConfig) -> list[np.ndarray]:
     """`cfg.babble_clips` clips of several train-voice talkers saying train words, unit RMS."""
-    from app.espeak import synthesize
+    from core.espeak import synthesize
 
     rng = np.random.default_rng([cfg.seed, 0xBAB])
     voices = cfg.voice_split["train"]
@@ -397,7 +397,7 @@ def _run_task(task: EntryTask) -> EntryResult:
 
 def entry_items(entry: VocabEntry) -> tuple[str, ...] | str:
     """The entry's phoneme items in its reference voice, or why espeak-ng could not give them."""
-    from app.espeak import phoneme_tokens
+    from core.espeak import phoneme_tokens
 
     try:
         items = utterance_items(phoneme_tokens(entry.text, voice=REFERENCE_VOICES[entry.lang]), lang=entry.lang)
@@ -468,7 +468,7 @@ def make_corpus(
 
     force: replace an existing corpus there (its audio/ and noise/ folders are emptied first).
     """
-    from preprocessing.fileio import atomic_write_json, atomic_write_text, atomic_write_wav
+    from core.fileio import atomic_write_json, atomic_write_text, atomic_write_wav
 
     start = time.monotonic()
     out_dir = Path(out_dir)

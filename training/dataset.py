@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from preprocessing import PreprocessConfig, load_audio, preprocess
-from preprocessing.errors import ManifestError, MalsoriError
+from core.errors import ManifestError, MalsoriError
 
 MANIFEST_NAME = "manifest.csv"
 SPLITS = ("train", "val", "test")
@@ -152,7 +152,7 @@ def load_images(
     Files the front end refuses (silence, too short) are left out with a count on stderr.
     With `cache_dir`, the images are stored once in an .npz there and reused.
     """
-    from preprocessing.fileio import atomic_write_bytes
+    from core.fileio import atomic_write_bytes
 
     paths = sorted({r.reference for r in records} | {r.attempt for r in records})
     missing = [p for p in paths if not os.path.isfile(p)]
@@ -264,3 +264,11 @@ class BalancedPairSampler:
             use_edit = edits and (not others or self.rng.random() < self.balance.edit_share)
             out.append((self.rng.choice(correct), self.rng.choice(edits if use_edit else others)))
         return np.array(out, dtype=np.int64)
+
+
+def image_utterance(image: np.ndarray):
+    """A cached mel image as the Utterance the pair scorer takes (its speech bounds are not
+    known here and are not needed: only the image is scored)."""
+    from preprocessing import Utterance
+
+    return Utterance(image=image, speech_start_s=0.0, speech_end_s=image.shape[1] / 100, input_duration_s=0.0)

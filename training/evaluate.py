@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
-from .train import auc
+from .dataset import ManifestError, PairRecord, image_utterance, load_images, read_manifest, usable
+from .metrics import auc
 
 GAIN_BASE_PEAK = 10 ** (-21 / 20)  # −21 dBFS: +20 dB still fits under full scale
 NOISE_SNR_DB = 10.0
@@ -118,12 +118,6 @@ def add_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator
 # ----------------------------------------------------------------------------- the run
 
 
-def _utterance(image: np.ndarray):
-    from preprocessing import Utterance
-
-    return Utterance(image=image, speech_start_s=0.0, speech_end_s=image.shape[1] / 100, input_duration_s=0.0)
-
-
 def _fit_baseline_calibration(records, distances):
     from .train import fit_calibration
 
@@ -147,9 +141,9 @@ def evaluate(
     import torch
     from tqdm import tqdm
 
-    from models import Scorer, count_parameters
+    from models import Scorer
     from preprocessing import load_audio
-    from preprocessing.errors import MalsoriError
+    from core.errors import MalsoriError
 
     started = time.monotonic()
     scorer = Scorer.from_path(model_path)
@@ -171,7 +165,7 @@ def evaluate(
 
     def u(path: str):
         if path not in utt:
-            utt[path] = _utterance(images[path])
+            utt[path] = image_utterance(images[path])
         return utt[path]
 
     feats = {}
@@ -202,14 +196,8 @@ def evaluate(
     naive_scores = np.array([naive_cal.score(naive.distance(images[r.reference], images[r.attempt]))
                              for r in records])
 
-    ckpt = scorer.checkpoint
-    if ckpt.phonemes is None:
-        how = f"{count_parameters(ckpt.model):,} parameters, frame encoder + DTW"
-    else:
-        how = (f"{count_parameters(ckpt.model) + count_parameters(ckpt.phonemes):,} parameters, frame encoder + DTW "
-               f"+ {ckpt.phoneme_weight:g} × phoneme-recognizer pronunciation cost")
     methods = [
-        MethodResult("malsori model", model_scores, how),
+        MethodResult("malsori model", model_scores, scorer.pair.describe()),
         MethodResult("MFCC-DTW", dtw_scores, "no training; c1–c13 of the same log-mel image"),
         MethodResult("naive Siamese (prototype)", naive_scores,
                      f"{naive.parameters / 1e6:.1f} M parameters, 100×100 input; trained "
@@ -262,7 +250,7 @@ def evaluate(
                 seconds=time.monotonic() - started, model=str(model_path), data=str(data))
     out_dir.mkdir(parents=True, exist_ok=True)
     table = markdown_table(methods, info)
-    from preprocessing.fileio import atomic_write_json, atomic_write_text
+    from core.fileio import atomic_write_json, atomic_write_text
 
     atomic_write_text(out_dir / "evaluation.md", table)
     atomic_write_json(out_dir / "metrics.json", {"info": info, **{m.name: {**m.metrics, "note": m.note}
@@ -405,7 +393,7 @@ def _save_png(fig, path: Path) -> None:
 
     import matplotlib.pyplot as plt
 
-    from preprocessing.fileio import atomic_write_bytes
+    from core.fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -435,7 +423,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from app.paths import default_model_path
+    from core.paths import default_model_path
 
     torch.set_num_threads(max(1, args.threads))
     model = args.model or default_model_path()

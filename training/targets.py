@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .corpus import VocabEntry, entry_items
 from .dataset import MANIFEST_NAME
-from .phonemes import Edit, apply_edits, base, is_phoneme, parse_edits, render
+from .phoneme_edits import Edit, apply_edits, base, is_phoneme, parse_edits, render
 
 NEEDED_COLUMNS = {"reference", "attempt", "kind", "word", "lang", "edits", "attempt_text"}
 

@@ -21,17 +21,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .batches import encode
 from .dataset import (
     BalanceConfig,
     BalancedPairSampler,
     ManifestError,
     PairRecord,
     dataset_hash,
+    image_utterance,
     load_images,
-    pad_images,
     read_manifest,
     usable,
 )
+from .metrics import validation_metrics
 
 
 @dataclass(frozen=True)
@@ -91,26 +93,6 @@ def state_path(out: Path) -> Path:
 # ----------------------------------------------------------------------------- distances
 
 
-def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int = 0, rng=None):
-    """Images [n_mels, T_i] → (embeddings [T_i, D], phoneme logits [T_i, C] or None) per image,
-    with gradients, in `chunks` length-sorted groups so that short takes are not padded to the
-    longest one of the batch."""
-    order = np.argsort([im.shape[1] for im in images])
-    emb_out, logit_out = [None] * len(images), [None] * len(images)
-    for group in np.array_split(order, max(1, min(chunks, len(images)))):
-        if len(group) == 0:
-            continue
-        batch, lengths = pad_images([images[i] for i in group])
-        if max_shift and rng is not None:
-            batch = _shift_bands(batch, max_shift, rng)
-        out = net(batch.to(device), lengths.to(device))  # an encoder: embeddings; a recognizer: (embeddings, logits)
-        emb, logits = out if isinstance(out, tuple) else (out, None)
-        for k, i in enumerate(group):
-            emb_out[i] = emb[k, : int(lengths[k])]
-            logit_out[i] = None if logits is None else logits[k, : int(lengths[k])]
-    return emb_out, logit_out
-
-
 def take_anchors(recs: list[PairRecord], n_matched: int, correct_takes: dict, *, share: float, rng) -> list[str]:
     """The left side of each pair: its reference, or (with chance `share`) another correct take
     of the same word. recs starts with `n_matched` (right, wrong) couples that keep one anchor
@@ -141,66 +123,24 @@ def pair_distances(emb, lengths, pairs: list[tuple[int, int]], *, power: float =
     return torch.stack([dtw_distance(emb[i], emb[j], power=power)[0] for i, j in pairs])
 
 
-def auc(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
-    """P(score of a positive > score of a negative), ties counting half (Mann–Whitney)."""
-    from scipy.stats import rankdata
-
-    pos, neg = np.asarray(pos_scores, float), np.asarray(neg_scores, float)
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    ranks = rankdata(np.concatenate([pos, neg]))
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def embed_all(model, images: dict[str, np.ndarray], names: list[str], device) -> dict:
-    """One image at a time, unpadded: exactly what Scorer.embed computes."""
-    import torch
-
-    out = {}
-    with torch.no_grad():
-        for n in names:
-            out[n] = model(torch.from_numpy(images[n]).unsqueeze(0).to(device))[0].cpu()
-    return out
+def validation_terms(pair, records: list[PairRecord], images) -> dict[str, np.ndarray]:
+    """Every term of the pair formula (models.pair) for each record, one array per term: the
+    encoder in eval mode, one image at a time, unpadded — exactly what scoring computes."""
+    was_training = pair.encoder.training
+    pair.encoder.eval()
+    names = sorted({r.reference for r in records} | {r.attempt for r in records})
+    feats = {n: pair.features(image_utterance(images[n])) for n in names}
+    rows = [pair.terms(feats[r.reference], feats[r.attempt]) for r in records]
+    pair.encoder.train(was_training)
+    return {name: np.array([row[name] for row in rows]) for name in rows[0]}
 
 
-def validation_distances(model, records: list[PairRecord], images, device) -> np.ndarray:
-    from models.distance import dtw_distance
+def validation_distances(model, records: list[PairRecord], images) -> np.ndarray:
+    """The encoder's pair distances (no recognizer: it does not change while the encoder trains)."""
+    from models import PairScorer
 
-    was_training = model.training
-    model.eval()
-    emb = embed_all(model, images, sorted({r.reference for r in records} | {r.attempt for r in records}), device)
-    power = model.dims.distance_power
-    d = np.array([float(dtw_distance(emb[r.reference], emb[r.attempt], power=power)[0]) for r in records])
-    model.train(was_training)
-    return d
-
-
-def validation_metrics(records: list[PairRecord], distances: np.ndarray) -> dict:
-    """AUCs on -distance: correct vs one edit, correct vs other word, correct vs all wrong.
-
-    `val_auc` (the early-stopping metric) is the mean of the edit and other-word AUCs that exist.
-    """
-    score = -distances
-    correct = np.array([r.target >= 0.5 for r in records])
-    edit1 = np.array([r.target < 0.5 and r.n_edits == 1 for r in records])
-    other = np.array([r.target < 0.5 and r.n_edits <= 0 for r in records])
-    m = {
-        "auc_edit1": auc(score[correct], score[edit1]),
-        "auc_other": auc(score[correct], score[other]),
-        "auc_wrong": auc(score[correct], score[~correct]),
-    }
-    parts = [v for k, v in m.items() if k != "auc_wrong" and not math.isnan(v)]
-    m["val_auc"] = float(np.mean(parts)) if parts else m["auc_wrong"]
-    return m
-
-
-PHONEME_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-
-
-def fit_phoneme_weight(records: list[PairRecord], distances: np.ndarray, costs: np.ndarray) -> float:
-    """The weight w of `distance + w × phoneme cost` with the best validation AUC (ties: smaller w)."""
-    scored = [(validation_metrics(records, distances + w * costs)["val_auc"], -w) for w in PHONEME_WEIGHTS]
-    return -max(scored)[1]
+    pair = PairScorer(model)
+    return pair.combine(validation_terms(pair, records, images))
 
 
 def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float):
@@ -241,45 +181,31 @@ def _pick_device(name: str, rank: int):
     return torch.device("cpu")
 
 
-def _shift_bands(images, max_shift: int, rng: np.random.Generator):
-    """Roll each image by a random ±max_shift mel bands (edges repeat): VTLN-style augmentation."""
-    import torch
+@dataclass
+class TrainingData:
+    """What a run trains and validates on: the manifest's usable pairs and their images."""
 
-    if max_shift <= 0:
-        return images
-    out = images.clone()
-    for i, s in enumerate(rng.integers(-max_shift, max_shift + 1, size=len(images))):
-        if s > 0:
-            out[i, s:] = images[i, :-s]
-            out[i, :s] = images[i, :1]
-        elif s < 0:
-            out[i, :s] = images[i, -s:]
-            out[i, s:] = images[i, -1:]
-    return out
+    records: list[PairRecord]
+    images: dict
+    train: list[PairRecord]
+    val: list[PairRecord]
+    correct_takes: dict[str, list[str]]  # reference → its correct takes in train (take anchors)
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run training; writes cfg.out (best model, calibrated) and cfg.out + '.state' (resumable).
+@dataclass
+class TrainState:
+    """Everything the epoch loop changes; saved after each epoch for --resume."""
 
-    Returns a summary dict (best epoch, validation metrics, seconds, …).
-    """
-    import torch
-    from tqdm import tqdm
+    epoch: int = 0
+    best: float = -1.0
+    best_state: dict | None = None
+    bad_epochs: int = 0
+    history: list = field(default_factory=list)
 
-    from models import Checkpoint, EncoderDims, FrameEncoder, contrastive_loss, count_parameters, save_checkpoint
-    from preprocessing import PreprocessConfig
 
-    torch.set_num_threads(max(1, cfg.threads))
-    rank, world = _setup_distributed()
-    device = _pick_device(cfg.device, rank)
-    torch.manual_seed(cfg.seed + rank)
-    rng = np.random.default_rng(cfg.seed + rank)
-    started = time.monotonic()
-    out = Path(cfg.out)
-    show = cfg.progress and rank == 0
-
+def load_training_data(cfg: TrainConfig, pre, *, show: bool) -> TrainingData:
+    """Read the manifest, preprocess every file with `pre` (cached), split train/val."""
     records = read_manifest(cfg.data)
-    pre = PreprocessConfig()
     images = load_images(records, pre, cache_dir=Path(cfg.data), jobs=cfg.jobs, progress=show)
     records = usable(records, images)
     train_recs = [r for r in records if r.split == "train"]
@@ -290,39 +216,219 @@ def train(cfg: TrainConfig) -> dict:
     if len(val_recs) > cfg.val_max_pairs:
         keep = np.random.default_rng(cfg.seed).choice(len(val_recs), cfg.val_max_pairs, replace=False)
         val_recs = [val_recs[i] for i in sorted(keep)]
-    sampler = BalancedPairSampler(train_recs, balance=BalanceConfig(), seed=cfg.seed + rank)
     correct_takes: dict[str, list[str]] = {}
     for r in train_recs:
         if r.target >= 0.5:
             correct_takes.setdefault(r.reference, []).append(r.attempt)
+    return TrainingData(records, images, train_recs, val_recs, correct_takes)
+
+
+def start_model(cfg: TrainConfig):
+    """(encoder, front-end config, recognizer carried over, its provenance) to start from.
+
+    --init: the start model's weights, dimensions, recognizer *and front end* — its images
+    must be made the way it was trained; a fine-tuned model saved with another front end
+    would silently mis-score."""
+    from models import EncoderDims, FrameEncoder, load_checkpoint
+    from preprocessing import PreprocessConfig
+
+    if cfg.init:
+        start = load_checkpoint(cfg.init)
+        return start.pair.encoder.train(), start.preprocess, start.pair.recognizer, start.provenance.get("phonemes") or {}
+    pre = PreprocessConfig()
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
                        distance_power=cfg.distance_power)
-    if cfg.init:
-        from models import load_checkpoint
+    return FrameEncoder(dims), pre, None, {}
 
-        start_from = load_checkpoint(cfg.init)
-        dims = start_from.model.dims
-        model = start_from.model.to(device).train()
-        carried = (start_from.phonemes, start_from.provenance.get("phonemes") or {})  # refitted below
-    else:
-        model = FrameEncoder(dims).to(device)
-        carried = (None, {})
+
+def resume_state(cfg: TrainConfig, model, optimizer, spath: Path) -> TrainState:
+    """The state saved after the last finished epoch (same model dimensions required)."""
+    import torch
+
+    from models import EncoderDims
+
+    if not spath.is_file():
+        raise ManifestError(f"--resume: no training state at {spath}")
+    state = torch.load(spath, map_location="cpu", weights_only=False)
+    if EncoderDims.from_dict(state["dims"]) != model.dims:
+        raise ManifestError(f"--resume: {spath} was trained with other model dimensions")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return TrainState(state["epoch"], state["best"], state["best_state"], state["bad_epochs"], state["history"])
+
+
+def save_state(spath: Path, cfg: TrainConfig, model, optimizer, st: TrainState) -> None:
+    import io
+
+    import torch
+
+    from core.fileio import atomic_write_bytes
+
+    buf = io.BytesIO()
+    torch.save({"config": cfg.to_dict(), "dims": model.dims.to_dict(), "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "epoch": st.epoch, "best": st.best,
+                "best_state": st.best_state, "bad_epochs": st.bad_epochs, "history": st.history}, buf)
+    atomic_write_bytes(spath, buf.getvalue())
+
+
+def train_step(cfg: TrainConfig, net, optimizer, data: TrainingData, sampler, rng, *, device, world: int) -> float:
+    """One optimiser step on a batch: `matched_share` as (right, wrong) takes of one reference
+    (ranked by a margin loss), the rest balanced (contrastive loss). Returns the loss."""
+    import torch
+
+    from models import contrastive_loss
+
+    n_groups = int(cfg.batch_size * cfg.matched_share) // 2 if cfg.rank_weight > 0 else 0
+    matched = sampler.matched(n_groups)
+    idx = np.concatenate([matched.reshape(-1), sampler.batch(cfg.batch_size - 2 * len(matched))])
+    recs = [data.train[i] for i in idx]
+    n = len(recs)
+    left = [r.reference for r in recs]
+    if cfg.take_anchor_share > 0:
+        left = take_anchors(recs, len(matched), data.correct_takes, share=cfg.take_anchor_share, rng=rng)
+    paths = left + [r.attempt for r in recs]
+    emb, _ = encode(net, [data.images[p] for p in paths],
+                    chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
+                    device=device, max_shift=cfg.freq_shift_bins, rng=rng)
+    dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
+    same = torch.tensor([r.target for r in recs], device=device)
+    margins = torch.tensor(
+        [cfg.margin * (cfg.edit_margin[min(r.n_edits, 3) - 1] if r.n_edits > 0 else 1.0) for r in recs],
+        device=device,
+    )
+    loss = contrastive_loss(dist, same, margin=margins)
+    if len(matched):
+        right, wrong = dist[0 : 2 * len(matched) : 2], dist[1 : 2 * len(matched) : 2]
+        loss = loss + cfg.rank_weight * torch.clamp(right - wrong + cfg.rank_margin, min=0.0).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def run_epochs(cfg: TrainConfig, model, net, optimizer, data: TrainingData, st: TrainState, step, *,
+               rank: int, started: float, show: bool, spath: Path) -> str:
+    """Train until max_epochs, early stopping or the time cap; keep the best epoch's weights
+    in `st`. Returns why it stopped."""
+    from tqdm import tqdm
+
+    while st.epoch < cfg.max_epochs:
+        net.train()
+        if cfg.lr_decay == "cosine":
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * st.epoch / cfg.max_epochs))
+        losses = []
+        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {st.epoch + 1}", unit="step", disable=not show,
+                   leave=False)
+        for _ in bar:
+            losses.append(step())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        st.epoch += 1
+        metrics = validation_metrics(data.val, validation_distances(model, data.val, data.images))
+        metrics.update(epoch=st.epoch, loss=float(np.mean(losses)), minutes=(time.monotonic() - started) / 60)
+        st.history.append(metrics)
+        improved = metrics["val_auc"] > st.best
+        if improved:
+            st.best, st.bad_epochs = metrics["val_auc"], 0
+            st.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            st.bad_epochs += 1
+        if rank == 0:  # one line per epoch, with or without progress bars
+            tqdm.write(f"epoch {st.epoch}: loss {metrics['loss']:.4f}  val AUC {metrics['val_auc']:.4f} "
+                       f"(1-edit {metrics['auc_edit1']:.4f}, other word {metrics['auc_other']:.4f})"
+                       f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
+            sys.stdout.flush()  # a log file under nohup sees each epoch as it ends
+            save_state(spath, cfg, model, optimizer, st)
+        if st.bad_epochs >= cfg.patience:
+            return "early_stopping"
+        per_epoch = (time.monotonic() - started) / 60 / max(1, len(st.history))
+        if (time.monotonic() - started) / 60 + per_epoch > cfg.max_minutes:
+            return "time_cap"
+    return "max_epochs"
+
+
+def fit_pair_scorer(cfg: TrainConfig, model, data: TrainingData, carried) -> tuple:
+    """The trained encoder → a calibrated PairScorer: the recognizer (--phonemes, or the one
+    --init brought), its weight fitted on val, then the distance → score calibration.
+    Returns (pair scorer, recognizer provenance, val metrics with the recognizer or None)."""
+    from models import PairScorer
+
+    recognizer, recognizer_provenance = carried
+    if cfg.phonemes:
+        from .train_recognizer import load_recognizer
+
+        recognizer, recognizer_provenance = load_recognizer(cfg.phonemes)
+    pair = PairScorer(model.eval(), recognizer=recognizer)
+    terms = validation_terms(pair, data.val, data.images)
+    pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
+    val_d = pair.combine(terms)
+    pair = pair.with_calibration(fit_calibration(data.val, val_d, good_score=cfg.good_score,
+                                                 edit_score=cfg.edit_score))
+    combined = validation_metrics(data.val, val_d) if recognizer is not None else None
+    return pair, recognizer_provenance, combined
+
+
+def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, stop_reason: str, started: float,
+              recognizer_info: tuple, world: int, device) -> dict:
+    """The run in numbers: best epoch, validation metrics, sizes, data set hash."""
+    recognizer_provenance, combined = recognizer_info
+    if st.history:
+        best_epoch = max(st.history, key=lambda m: m["val_auc"])
+    else:  # --max-epochs 0: the --init model as it is
+        best_epoch = {"epoch": 0, **validation_metrics(data.val, validation_distances(pair.encoder, data.val,
+                                                                                      data.images))}
+    keys = ("auc_edit1", "auc_other", "auc_wrong", "val_auc")
+    extra = {}
+    if combined is not None:
+        extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0),
+                 "val_metrics_with_phonemes": {k: combined[k] for k in keys},
+                 "phonemes": {k: recognizer_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
+                                                                        "minutes", "parameters")}}
+    return {
+        "best_epoch": best_epoch["epoch"],
+        "val_metrics": {k: best_epoch[k] for k in keys},
+        **extra,
+        "epochs_run": st.epoch,
+        "stop_reason": stop_reason,
+        "minutes": (time.monotonic() - started) / 60,
+        "parameters": pair.parameters(),
+        "train_pairs": len(data.train),
+        "val_pairs": len(data.val),
+        "dataset_hash": dataset_hash(data.records),
+        "world_size": world,
+        "device": str(device),
+    }
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run training; writes cfg.out (best model, calibrated) and cfg.out + '.state' (resumable).
+
+    Returns a summary dict (best epoch, validation metrics, seconds, …).
+    """
+    import torch
+
+    from models import Checkpoint, save_checkpoint
+
+    torch.set_num_threads(max(1, cfg.threads))
+    rank, world = _setup_distributed()
+    device = _pick_device(cfg.device, rank)
+    torch.manual_seed(cfg.seed + rank)
+    rng = np.random.default_rng(cfg.seed + rank)
+    started = time.monotonic()
+    out, show = Path(cfg.out), cfg.progress and rank == 0
+
+    model, pre, *carried = start_model(cfg)
+    data = load_training_data(cfg, pre, show=show)
+    sampler = BalancedPairSampler(data.train, balance=BalanceConfig(), seed=cfg.seed + rank)
+    model = model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    epoch, best, best_state, bad_epochs, history = 0, -1.0, None, 0, []
     spath = state_path(out)
+    st = TrainState()
     if cfg.resume:
-        if not spath.is_file():
-            raise ManifestError(f"--resume: no training state at {spath}")
-        state = torch.load(spath, map_location="cpu", weights_only=False)
-        if EncoderDims.from_dict(state["dims"]) != dims:
-            raise ManifestError(f"--resume: {spath} was trained with other model dimensions")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        epoch, best, best_state = state["epoch"], state["best"], state["best_state"]
-        bad_epochs, history = state["bad_epochs"], state["history"]
-        rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch)
-        sampler.rng = np.random.default_rng(cfg.seed + rank + 1000 * epoch + 1)
+        st = resume_state(cfg, model, optimizer, spath)
+        rng = np.random.default_rng(cfg.seed + rank + 1000 * st.epoch)
+        sampler.rng = np.random.default_rng(cfg.seed + rank + 1000 * st.epoch + 1)
     net = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
@@ -330,121 +436,20 @@ def train(cfg: TrainConfig) -> dict:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step() -> float:
-        # a batch: `matched_share` as (right, wrong) takes of one reference, the rest balanced
-        n_groups = int(cfg.batch_size * cfg.matched_share) // 2 if cfg.rank_weight > 0 else 0
-        matched = sampler.matched(n_groups)
-        idx = np.concatenate([matched.reshape(-1), sampler.batch(cfg.batch_size - 2 * len(matched))])
-        recs = [train_recs[i] for i in idx]
-        n = len(recs)
-        left = [r.reference for r in recs]
-        if cfg.take_anchor_share > 0:
-            left = take_anchors(recs, len(matched), correct_takes, share=cfg.take_anchor_share, rng=rng)
-        paths = left + [r.attempt for r in recs]
-        emb, _ = encode(net, [images[p] for p in paths],
-                        chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
-                        device=device, max_shift=cfg.freq_shift_bins, rng=rng)
-        dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
-        same = torch.tensor([r.target for r in recs], device=device)
-        margins = torch.tensor(
-            [cfg.margin * (cfg.edit_margin[min(r.n_edits, 3) - 1] if r.n_edits > 0 else 1.0) for r in recs],
-            device=device,
-        )
-        loss = contrastive_loss(dist, same, margin=margins)
-        if len(matched):
-            right, wrong = dist[0 : 2 * len(matched) : 2], dist[1 : 2 * len(matched) : 2]
-            loss = loss + cfg.rank_weight * torch.clamp(right - wrong + cfg.rank_margin, min=0.0).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss.item()
+        return train_step(cfg, net, optimizer, data, sampler, rng, device=device, world=world)
 
-    stop_reason = "max_epochs"
-    while epoch < cfg.max_epochs:
-        net.train()
-        if cfg.lr_decay == "cosine":
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / cfg.max_epochs))
-        losses = []
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch + 1}", unit="step", disable=not show,
-                   leave=False)
-        for _ in bar:
-            losses.append(step())
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        epoch += 1
-        metrics = validation_metrics(val_recs, validation_distances(model, val_recs, images, device))
-        metrics.update(epoch=epoch, loss=float(np.mean(losses)), minutes=(time.monotonic() - started) / 60)
-        history.append(metrics)
-        improved = metrics["val_auc"] > best
-        if improved:
-            best, bad_epochs = metrics["val_auc"], 0
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        else:
-            bad_epochs += 1
-        if rank == 0:  # one line per epoch, with or without progress bars
-            tqdm.write(f"epoch {epoch}: loss {metrics['loss']:.4f}  val AUC {metrics['val_auc']:.4f} "
-                       f"(1-edit {metrics['auc_edit1']:.4f}, other word {metrics['auc_other']:.4f})"
-                       f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
-            sys.stdout.flush()  # a log file under nohup sees each epoch as it ends
-        if rank == 0:
-            from preprocessing.fileio import atomic_write_bytes
-            import io
-
-            buf = io.BytesIO()
-            torch.save({"config": cfg.to_dict(), "dims": dims.to_dict(), "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "epoch": epoch, "best": best,
-                        "best_state": best_state, "bad_epochs": bad_epochs, "history": history}, buf)
-            atomic_write_bytes(spath, buf.getvalue())
-        if bad_epochs >= cfg.patience:
-            stop_reason = "early_stopping"
-            break
-        per_epoch = (time.monotonic() - started) / 60 / max(1, len(history))
-        if (time.monotonic() - started) / 60 + per_epoch > cfg.max_minutes:
-            stop_reason = "time_cap"
-            break
-
-    if best_state is not None:  # None: --max-epochs 0, the --init model as it is
-        model.load_state_dict(best_state)
-    model.eval()
-    val_d = validation_distances(model, val_recs, images, device)
-    best_epoch = max(history, key=lambda m: m["val_auc"]) if history else {"epoch": 0, **validation_metrics(val_recs, val_d)}
-    phoneme_weight, phoneme_summary = 0.0, {}
-    if cfg.phonemes:
-        from .phones import load_recognizer
-
-        phonemes, phoneme_provenance = load_recognizer(cfg.phonemes)
-    else:  # --init: the recognizer of the model it starts from, if any
-        phonemes, phoneme_provenance = carried
-    if phonemes is not None:
-        from .phones import pair_costs
-
-        costs = pair_costs(phonemes, val_recs, images)
-        phoneme_weight = fit_phoneme_weight(val_recs, val_d, costs)
-        val_d = val_d + phoneme_weight * costs
-        combined = validation_metrics(val_recs, val_d)
-        phoneme_summary = {"phoneme_weight": phoneme_weight,
-                           "val_metrics_with_phonemes": {k: combined[k] for k in ("auc_edit1", "auc_other", "auc_wrong",
-                                                                                  "val_auc")},
-                           "phonemes": {k: phoneme_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
-                                                                               "minutes", "parameters")}}
-    calibration = fit_calibration(val_recs, val_d, good_score=cfg.good_score, edit_score=cfg.edit_score)
-    summary = {
-        "best_epoch": best_epoch["epoch"],
-        "val_metrics": {k: best_epoch[k] for k in ("auc_edit1", "auc_other", "auc_wrong", "val_auc")},
-        **phoneme_summary,
-        "epochs_run": epoch,
-        "stop_reason": stop_reason,
-        "minutes": (time.monotonic() - started) / 60,
-        "parameters": count_parameters(model) + (count_parameters(phonemes) if phonemes is not None else 0),
-        "train_pairs": len(train_recs),
-        "val_pairs": len(val_recs),
-        "dataset_hash": dataset_hash(records),
-        "world_size": world,
-        "device": str(device),
-    }
+    stop_reason = run_epochs(cfg, model, net, optimizer, data, st, step, rank=rank, started=started, show=show,
+                             spath=spath)
+    if st.best_state is not None:  # None: --max-epochs 0, the --init model as it is
+        model.load_state_dict(st.best_state)
+    pair, recognizer_provenance, combined = fit_pair_scorer(cfg, model, data, tuple(carried))
+    summary = summarize(cfg, st, pair, data, stop_reason=stop_reason, started=started,
+                        recognizer_info=(recognizer_provenance, combined), world=world, device=device)
     if rank == 0:
-        provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": history,
+        provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": st.history,
                       "torch": str(torch.__version__)}
-        save_checkpoint(out, Checkpoint(model.cpu(), pre, calibration, provenance, phonemes, phoneme_weight))
+        pair.encoder.cpu()
+        save_checkpoint(out, Checkpoint(pair, pre, provenance))
     if world > 1:
         import torch.distributed as dist
 
@@ -519,7 +524,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point for `python -m training.train` (and torchrun)."""
-    from app.cli import configure_threads
+    from core.threads import configure_threads
 
     configure_threads()
     p = argparse.ArgumentParser(prog="python -m training.train", description="Train the malsori Siamese encoder.")

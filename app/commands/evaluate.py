@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     from training.evaluate import add_arguments
 
     p = sub.add_parser(
         "evaluate",
-        help="evaluate a model on the held-out words/voices of a corpus (vs MFCC-DTW and a naive Siamese)",
+        help=summary,
         description="Score the test split of DIR/manifest.csv with a model, the MFCC-DTW baseline and a "
         "naive 100x100 Siamese; print and write a markdown table and PNG plots.",
     )

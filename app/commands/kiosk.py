@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "kiosk",
-        help="launch the full-screen practice kiosk",
+        help=summary,
         description="Launch the practice kiosk: full screen, touch-friendly, operator exit by PIN "
         "(Escape, or hold the title for 3 s).",
     )

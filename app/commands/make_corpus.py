@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "make-corpus",
-        help="generate the synthetic training corpus (reference/attempt pairs with labels)",
+        help=summary,
         description="Generate reference/attempt pairs with espeak-ng: correct attempts in other voices, "
         "attempts with 1-3 realistic learner mistakes, other words; heard through a simulated kiosk mic. "
         "Writes DIR/manifest.csv, DIR/audio/, DIR/noise/ and DIR/corpus.json. Same seed, same corpus.",

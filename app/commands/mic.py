@@ -9,15 +9,15 @@ import sys
 import threading
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError, UsageError
+from core.errors import MalsoriError, UsageError
 
 CARDS_HELP = "read the sound cards from this file instead of /proc/asound/cards (for testing)"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "mic",
-        help="set up and test the microphone",
+        help=summary,
         description="Find the USB microphone, make it ALSA's default capture device by card id "
         "(survives reboots), test its level and record takes.",
     )
@@ -129,7 +129,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_use(args: argparse.Namespace) -> int:
     from app.alsa_profile import remember_choice, write_profile
     from app.devices import pick_usb_mic
-    from app.paths import config_path
+    from core.paths import config_path
 
     card = pick_usb_mic(_cards(args), args.name)
     path = _profile_path(args)
@@ -149,7 +149,7 @@ def run_use(args: argparse.Namespace) -> int:
 
 def run_reset(args: argparse.Namespace) -> int:
     from app.alsa_profile import forget_choice, reset_profile
-    from app.paths import config_path
+    from core.paths import config_path
 
     path = _profile_path(args)
     change = reset_profile(path)
@@ -246,7 +246,7 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from preprocessing.fileio import atomic_write_wav
+    from core.fileio import atomic_write_wav
     from app.recorder import Recorder
 
     if args.max_seconds <= 0:
@@ -266,7 +266,7 @@ def run_record(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise MalsoriError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     if take.stopped_by == "device-lost":
-        from preprocessing.errors import DeviceError
+        from core.errors import DeviceError
 
         kept = f"; the {take.duration_s:.1f} s recorded so far are in {args.out}" if take.audio.size else ""
         raise DeviceError(f"{take.error}{kept}")

@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError, UsageError
+from core.errors import MalsoriError, UsageError
 
 RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
@@ -29,10 +29,10 @@ def positive_int(text: str) -> int:
     return value
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "score",
-        help="score an attempt against a reference (0-100)",
+        help=summary,
         description="Score a spoken ATTEMPT against a REFERENCE recording (or --text), "
         "or a whole CSV of pairs with --pairs.",
     )
@@ -81,13 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_scorer(model: Path | None):
-    import torch
-
-    from app.paths import default_model_path
     from models import Scorer
 
-    torch.set_num_threads(1)  # a pair is a few small convolutions: threads only add overhead
-    return Scorer.from_path(model or default_model_path())
+    return Scorer.load(model)
 
 
 # --- batch scoring -------------------------------------------------------------------------
@@ -138,7 +134,7 @@ def score_rows(scorer, rows: list[dict]) -> list[dict]:
 
 def read_pairs(path: Path) -> list[dict]:
     """CSV rows → dicts with the row number, the strings as written and resolved paths."""
-    from preprocessing.errors import AudioNotFoundError
+    from core.errors import AudioNotFoundError
 
     if not path.is_file():
         raise AudioNotFoundError(f"{path}: no such pairs file")
@@ -168,8 +164,8 @@ def read_pairs(path: Path) -> list[dict]:
 def _score_pairs(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from preprocessing.fileio import atomic_write_text, check_writable
-    from app.paths import default_model_path
+    from core.fileio import atomic_write_text, check_writable
+    from core.paths import default_model_path
 
     check_writable(args.out)  # before the work, not after it
     pairs = read_pairs(args.pairs)

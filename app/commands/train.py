@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     from training.train import add_arguments
 
     p = sub.add_parser(
         "train",
-        help="train the scoring model on a corpus folder (manifest.csv + audio)",
+        help=summary,
         description="Train the Siamese encoder on DIR/manifest.csv pairs (synthetic corpus or real "
         "recordings with label / human_score), early-stop on validation AUC, calibrate, save a checkpoint.",
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from training.phones import add_arguments
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
+    from training.train_recognizer import add_arguments
 
     p = sub.add_parser(
         "train-phonemes",
-        help="train the phoneme recognizer (CTC) on a make-corpus folder",
+        help=summary,
         description="Train a small phoneme recognizer on the phonemes each corpus file says (CTC), "
         "early-stop on how well its pronunciation cost separates the validation pairs, save it.",
     )
@@ -19,6 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.phones import run as phones_run
+    from training.train_recognizer import run as phones_run
 
     return phones_run(args)

@@ -7,15 +7,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from preprocessing.errors import MalsoriError, TTSError, UsageError
+from core.errors import MalsoriError, TTSError, UsageError
 
 GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "tts",
-        help="make reference voices (gTTS or espeak-ng), pre-cache and manage word lists",
+        help=summary,
         description="Make the reference recording of TEXT, or pre-cache the references of word lists "
         "so the kiosk works offline. gTTS is used when it answers within --timeout seconds, "
         "espeak-ng otherwise (engine auto).",
@@ -80,7 +80,7 @@ def _write_audio(path: Path, ref) -> Path:
 
     import soundfile as sf
 
-    from preprocessing.fileio import atomic_write_bytes
+    from core.fileio import atomic_write_bytes
 
     fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
     buf = io.BytesIO()
@@ -92,7 +92,7 @@ def _write_audio(path: Path, ref) -> Path:
 
 
 def _entries(lists: list[str]):
-    from app.wordlists import find_wordlist, load_wordlist
+    from core.wordlists import find_wordlist, load_wordlist
 
     entries = []
     for name in lists:
@@ -153,7 +153,7 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
 
 
 def _check(lists: list[str]) -> int:
-    from app.wordlists import check_renders
+    from core.wordlists import check_renders
 
     entries = _entries(lists)
     problems = check_renders(entries)
@@ -164,7 +164,7 @@ def _check(lists: list[str]) -> int:
 
 
 def _add_list(args: argparse.Namespace) -> int:
-    from app.wordlists import add_wordlist
+    from core.wordlists import add_wordlist
 
     target = add_wordlist(args.add_list)
     print(f"installed {target}")
@@ -173,7 +173,7 @@ def _add_list(args: argparse.Namespace) -> int:
 
 
 def _show_lists() -> int:
-    from app.wordlists import available_lists, load_wordlist
+    from core.wordlists import available_lists, load_wordlist
 
     for path in available_lists():
         entries = load_wordlist(path)

@@ -14,7 +14,7 @@ from PyQt5.QtCore import QEvent, QObject, Qt, QTimer
 from PyQt5.QtGui import QFont, QFontDatabase
 from PyQt5.QtWidgets import QApplication
 
-from preprocessing.errors import DeviceError, MalsoriError
+from core.errors import DeviceError, MalsoriError
 
 from . import controller as ctl
 from .main_window import KioskWindow
@@ -59,7 +59,7 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 
 def choose_hangul_font(app: QApplication) -> str | None:
     """Load fonts shipped in assets/fonts, then make the first family with Hangul the app font."""
-    from app.paths import assets_dir
+    from core.paths import assets_dir
 
     fonts_dir = assets_dir() / "fonts"
     if fonts_dir.is_dir():
@@ -84,7 +84,7 @@ def load_word_list(settings: KioskSettings) -> tuple[Path | None, list, str]:
 
 
 def list_names() -> list[str]:
-    from app.wordlists import available_lists
+    from core.wordlists import available_lists
 
     return [p.stem for p in available_lists()]
 
@@ -166,7 +166,7 @@ def append_capped_log(path: Path, text: str, *, max_bytes: int = LOG_MAX_BYTES) 
 
 def install_excepthook(kiosk: Kiosk):
     """Unhandled errors in slots: log the traceback, return to the start screen, keep running."""
-    from app.paths import log_path
+    from core.paths import log_path
 
     previous = sys.excepthook
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
-from preprocessing.errors import DeviceError, MalsoriError, ModelError, NoSpeechError, SpeechTooShortError, TTSError
+from core.errors import DeviceError, MalsoriError, ModelError, NoSpeechError, SpeechTooShortError, TTSError
 from preprocessing.pipeline import clipped_fraction
 
 from .services import KioskServices

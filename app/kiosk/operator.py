@@ -287,7 +287,7 @@ def use_sound_card(card) -> str:
     choice in config.json, and make PortAudio re-read ALSA's config. Returns the profile path."""
     from app.alsa_profile import remember_choice, user_profile_path, write_profile
     from app.devices import reinit_portaudio
-    from app.paths import config_path
+    from core.paths import config_path
 
     path = user_profile_path()
     write_profile(card.id, path=path)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from preprocessing.errors import DeviceError
+from core.errors import DeviceError
 
 
 class RecorderLike(Protocol):
@@ -36,13 +36,9 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
     """The real thing: the installed model, gTTS/espeak-ng, the ALSA default mic, the speaker."""
 
     def load_scorer():
-        import torch
-
-        from app.paths import default_model_path
         from models import Scorer
 
-        torch.set_num_threads(1)  # a pair is a few small convolutions; threads fight on a Pi
-        return Scorer.from_path(model_path or default_model_path())
+        return Scorer.load(model_path)
 
     def get_reference(entry):
         from app.tts import get_reference as tts_reference
@@ -50,7 +46,7 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
         return tts_reference(entry.text, lang=entry.lang, engine=settings.tts_engine)
 
     def make_recorder(on_level):
-        from app.paths import recordings_dir
+        from core.paths import recordings_dir
         from app.recorder import Recorder
 
         return Recorder(max_seconds=settings.max_record_s, auto_stop=True, on_level=on_level,
@@ -80,7 +76,7 @@ def load_entries(list_path: Path | None, *, lang: str):
 
     Raises WordListError when no list has entries in that language.
     """
-    from app.wordlists import WordListError, available_lists, load_wordlist
+    from core.wordlists import WordListError, available_lists, load_wordlist
 
     candidates = ([list_path] if list_path else []) + available_lists()
     problems = []
@@ -98,6 +94,6 @@ def load_entries(list_path: Path | None, *, lang: str):
 
 def find_list(name: str) -> Path | None:
     """The available list whose stem is `name`, or None."""
-    from app.wordlists import available_lists
+    from core.wordlists import available_lists
 
     return next((p for p in available_lists() if p.stem == name), None) if name else None

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class KioskSettings:
-    """word_list: a list's file stem (see app.wordlists.available_lists); "" = the first one.
+    """word_list: a list's file stem (see core.wordlists.available_lists); "" = the first one.
     lang: the learner's target language ("ko", "en"); lists and TTS use it.
     strictness: how high a score must be for a green verdict (see controller.BANDS).
     idle_timeout_s: with no touch for this long, the kiosk returns to its start screen.
@@ -55,7 +55,7 @@ class KioskSettings:
 
 def load_settings(path: Path | None = None) -> KioskSettings:
     """Settings from config.json; a missing, unreadable or partial file gives defaults."""
-    from app.paths import config_path
+    from core.paths import config_path
 
     data = _read_config(path or config_path()).get(CONFIG_KEY, {})
     known = {f.name: f.type for f in fields(KioskSettings)}
@@ -75,8 +75,8 @@ def load_settings(path: Path | None = None) -> KioskSettings:
 
 def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
     """Write the kiosk key atomically, keeping whatever else config.json holds."""
-    from preprocessing.fileio import atomic_write_json
-    from app.paths import config_path
+    from core.fileio import atomic_write_json
+    from core.paths import config_path
 
     path = Path(path or config_path())
     config = _read_config(path)

@@ -41,8 +41,9 @@ class PhonemeRecognizer(nn.Module):
 
     @torch.no_grad()
     def log_probs(self, image: np.ndarray) -> torch.Tensor:
-        """One float32 [n_mels, T] image → log-probabilities [T, 1 + symbols]."""
-        return self(torch.from_numpy(image).unsqueeze(0))[1][0].log_softmax(-1)
+        """One float32 [n_mels, T] image → log-probabilities [T, 1 + symbols], on the CPU."""
+        device = next(self.parameters()).device
+        return self(torch.from_numpy(image).unsqueeze(0).to(device))[1][0].log_softmax(-1).cpu()
 
 
 def greedy_phonemes(log_probs: torch.Tensor) -> list[int]:

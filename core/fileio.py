@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from preprocessing.errors import OutputError
+from core.errors import OutputError
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, mode: int = 0o644) -> Path:

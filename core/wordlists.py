@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from preprocessing.errors import WordListError
+from core.errors import WordListError
 
 COLUMNS = ("text", "lang", "kind", "romanization", "gloss", "category")
 REQUIRED_COLUMNS = ("text", "lang")
@@ -96,13 +96,13 @@ def load_wordlist(path: str | os.PathLike) -> list[Entry]:
 
 
 def shipped_lists_dir() -> Path:
-    from app.paths import assets_dir
+    from core.paths import assets_dir
 
     return assets_dir() / "wordlists"
 
 
 def operator_lists_dir() -> Path:
-    from app.paths import data_dir
+    from core.paths import data_dir
 
     return data_dir() / "wordlists"
 
@@ -133,7 +133,7 @@ def add_wordlist(source: str | os.PathLike) -> Path:
 
     Returns the installed path. Raises WordListError naming every entry that fails.
     """
-    from preprocessing.fileio import atomic_write_bytes
+    from core.fileio import atomic_write_bytes
 
     source = Path(source)
     entries = load_wordlist(source)
@@ -166,8 +166,7 @@ def render_problem(entry: Entry) -> str | None:
     3. Korean: at most 4 phonemes per syllable and at least one — spelling a letter out
        ("ㄱ" → g i j @ q) or skipping a character breaks that bound.
     """
-    from app.espeak import _run
-    from app.tts import espeak_voice
+    from core.espeak import _run, espeak_voice
 
     allowed = _ALLOWED.get(entry.lang)
     if allowed is not None and not allowed.fullmatch(entry.text):

@@ -3,7 +3,7 @@
 Every file of a `make-corpus` corpus comes with the phonemes it says (training.targets):
 the recognizer learns to spell them from the mel image, over all training voices, noises
 and rooms. Early stopping watches what it is for: how well its pronunciation cost
-(models.phonemes) separates correct takes from wrong ones on the validation pairs.
+(models.recognizer) separates correct takes from wrong ones on the validation pairs.
 `malsori train --phonemes FILE` then puts it into the scoring checkpoint.
 """
 
@@ -47,10 +47,10 @@ class PhonemeTrainConfig:
 
 
 def pair_costs(recognizer, records, images) -> np.ndarray:
-    """models.phonemes.pronunciation_cost of every (reference, attempt) record."""
+    """models.recognizer.pronunciation_cost of every (reference, attempt) record."""
     import torch
 
-    from models.phonemes import pronunciation_cost
+    from models.recognizer import pronunciation_cost
 
     was_training = recognizer.training
     recognizer.eval()
@@ -65,7 +65,7 @@ def pair_costs(recognizer, records, images) -> np.ndarray:
 def save_recognizer(path: Path, recognizer, provenance: dict) -> None:
     import torch
 
-    from preprocessing.fileio import atomic_write_bytes
+    from core.fileio import atomic_write_bytes
 
     buf = io.BytesIO()
     torch.save({"format": PHONEMES_FORMAT, "dims": recognizer.dims.to_dict(), "symbols": list(recognizer.symbols),
@@ -78,7 +78,7 @@ def load_recognizer(path: str | Path):
     import torch
 
     from models import EncoderDims
-    from models.phonemes import PhonemeRecognizer
+    from models.recognizer import PhonemeRecognizer
 
     path = Path(path)
     try:
@@ -113,11 +113,12 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     from tqdm import tqdm
 
     from models import EncoderDims, count_parameters
-    from models.phonemes import PhonemeRecognizer
+    from models.recognizer import PhonemeRecognizer
     from preprocessing import PreprocessConfig
 
     from .targets import phoneme_targets
-    from .train import encode, validation_metrics
+    from .batches import encode
+    from .metrics import validation_metrics
 
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)

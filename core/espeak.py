@@ -1,6 +1,6 @@
 """espeak-ng behind a small wrapper: a timeout, and a clear error when it is missing.
 
-Used by the offline reference voice (app.tts) and by the synthetic training corpus.
+Used by the offline reference voice (app.tts), word-list checks and the synthetic training corpus.
 Audio comes back in memory (wav on stdout), never through a temporary file.
 """
 
@@ -12,10 +12,16 @@ import subprocess
 
 import numpy as np
 
-from preprocessing.audio import resample
-from preprocessing.errors import TTSError
+from core.audio import resample
+from core.errors import TTSError
 
 BINARY = "espeak-ng"
+VOICES = {"ko": "ko", "en": "en-us"}  # language → espeak-ng voice
+
+
+def espeak_voice(lang: str) -> str:
+    """espeak-ng voice for a language code ("ko" → "ko", "en" → "en-us"); others pass through."""
+    return VOICES.get(lang, lang)
 
 
 def available() -> bool:

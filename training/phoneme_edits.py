@@ -112,7 +112,7 @@ def is_phoneme(item: str) -> bool:
 
 
 def utterance_items(clauses: list[list[str]], *, lang: str) -> list[str]:
-    """Clauses from `app.espeak.phoneme_tokens` → one flat item list (see module docstring).
+    """Clauses from `core.espeak.phoneme_tokens` → one flat item list (see module docstring).
 
     Korean: espeak-ng prints ㅌ/ㅊ as two phonemes (t|h, tS|h); they become one (th, tSh) so
     that an edit swaps the whole consonant. A lone ";" (palatal mark) joins the phoneme before it.

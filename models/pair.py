@@ -1,0 +1,133 @@
+"""The pair formula, in one object: two takes → terms → one distance → a 0–100 score.
+
+`PairScorer` owns every network, weight and calibration that turns two takes into a score:
+
+    features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
+    terms(features_a, b)       → {"dtw": …, "pronunciation": …}: what the networks measure
+    combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
+    distance(features_a, b)    → PairDistance: the distance, its terms, the DTW alignment
+    score(distance)            → 0–100 through the calibration
+
+`Scorer.score_pair` (the kiosk, the CLI, `malsori evaluate`) and training's validation,
+weight fitting and calibration all go through it, so train and serve cannot drift apart.
+
+Adding a term (another network or measurement): compute it in `terms()` under a new name,
+list the name in `EXTRA_TERMS`, and give it a weight (fitted in training like
+"pronunciation", saved in the checkpoint's `term_weights`). Callers do not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+import torch
+
+from preprocessing import Utterance
+
+from .calibration import Calibration
+from .distance import dtw_distance
+from .encoder import FrameEncoder, count_parameters
+from .recognizer import PhonemeRecognizer, pronunciation_cost
+
+# Terms added to the DTW distance, in the order they are added (the order fixes the float sums).
+EXTRA_TERMS = ("pronunciation",)
+# The weights training tries for the pronunciation term (ties: the smaller weight).
+PRONUNCIATION_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Features:
+    """A take as the networks see it: made once, reusable for every pair it is in."""
+
+    utterance: Utterance
+    embeddings: torch.Tensor  # unit-length frame embeddings [T, D]
+    log_probs: torch.Tensor | None  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
+
+
+@dataclass(frozen=True)
+class PairDistance:
+    value: float  # the pair distance: combine(terms)
+    terms: dict[str, float]  # "dtw" and every extra term the scorer has
+    path: np.ndarray  # int [L, 2]: (frame of a, frame of b) DTW alignment
+    cost: np.ndarray  # float32 [Ta, Tb]: cosine cost of every frame pair (the deviation curve's source)
+
+
+@dataclass(frozen=True)
+class PairScorer:
+    """Encoder (+ optional phoneme recognizer) + term weights + calibration.
+
+    The DTW distance has weight 1 (its scale is the calibration's business); every extra term
+    has a weight in `weights` (absent = 0). calibration may be None while a model is still
+    being trained (terms and distances work, scores do not).
+    """
+
+    encoder: FrameEncoder
+    calibration: Calibration | None = None
+    recognizer: PhonemeRecognizer | None = None
+    weights: dict[str, float] = field(default_factory=dict)
+
+    # --- what the networks see
+
+    @torch.no_grad()
+    def features(self, utterance: Utterance) -> Features:
+        """A preprocessed take → its embeddings (and phoneme log-probabilities), on the CPU."""
+        device = next(self.encoder.parameters()).device
+        embeddings = self.encoder(torch.from_numpy(utterance.image).unsqueeze(0).to(device))[0].cpu()
+        log_probs = self.recognizer.log_probs(utterance.image) if self.recognizer is not None else None
+        return Features(utterance, embeddings, log_probs)
+
+    # --- the formula
+
+    @torch.no_grad()
+    def distance(self, a: Features, b: Features) -> PairDistance:
+        """The pair distance of take b (an attempt) against take a (its reference)."""
+        dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
+        terms = {"dtw": float(dtw)}
+        if self.recognizer is not None:
+            terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs)
+        return PairDistance(self.combine(terms), terms, path, cost.numpy())
+
+    def terms(self, a: Features, b: Features) -> dict[str, float]:
+        return self.distance(a, b).terms
+
+    def combine(self, terms: dict):
+        """dtw + Σ weight × term, for one pair (floats) or many (arrays of the same shape)."""
+        total = terms["dtw"]
+        for name in EXTRA_TERMS:
+            if name in terms:
+                total = total + self.weights.get(name, 0.0) * terms[name]
+        return total
+
+    def score(self, distance: float) -> float:
+        """Distance → 0–100 through the calibration."""
+        if self.calibration is None:
+            raise ValueError("this pair scorer has no calibration yet")
+        return self.calibration.score(distance)
+
+    # --- fitting (training calls these on the validation pairs)
+
+    def fit_weights(self, terms: dict[str, np.ndarray], quality: Callable[[np.ndarray], float]) -> "PairScorer":
+        """The pronunciation weight whose combined distances have the best `quality` (e.g. the
+        validation AUC; ties: the smaller weight). terms: one array per term over the pairs."""
+        if "pronunciation" not in terms:
+            return self
+        tried = [(quality(replace(self, weights={**self.weights, "pronunciation": w}).combine(terms)), -w)
+                 for w in PRONUNCIATION_WEIGHTS]
+        return replace(self, weights={**self.weights, "pronunciation": -max(tried)[1]})
+
+    def with_calibration(self, calibration: Calibration) -> "PairScorer":
+        return replace(self, calibration=calibration)
+
+    # --- description
+
+    def parameters(self) -> int:
+        return count_parameters(self.encoder) + (count_parameters(self.recognizer) if self.recognizer else 0)
+
+    def describe(self) -> str:
+        """One line for reports: parameters and the formula."""
+        how = f"{self.parameters():,} parameters, frame encoder + DTW"
+        if self.recognizer is not None:
+            how += f" + {self.weights.get('pronunciation', 0.0):g} × phoneme-recognizer pronunciation cost"
+        return how
