@@ -15,8 +15,8 @@ import json
 import numpy as np
 import pytest
 
-from app.espeak import phoneme_tokens, synthesize
-from app.paths import REPO_ROOT
+from core.espeak import phoneme_tokens, synthesize
+from core.paths import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "assets" / "models" / "malsori.pt"
 SR = 16_000
@@ -158,7 +158,7 @@ def test_score_json_fields_agree_with_the_score(shipped, wavs, attempt, capsys):
 
     assert plain == pytest.approx(result["score"], abs=0.051)  # "{:.1f}" of the same score
     # the score is the checkpoint's calibration of the printed distance, nothing else
-    assert shipped.calibration.score(result["distance"]) == pytest.approx(result["score"], abs=0.01)
+    assert shipped.pair.score(result["distance"]) == pytest.approx(result["score"], abs=0.01)
     assert result["phoneme_cost"] is not None and result["phoneme_cost"] >= 0.0  # the recognizer ran
     start, end = result["worst_segment_s"]
     assert 0.0 <= start < end <= len(result["deviation"]) * result["hop_s"] + 1e-6
