@@ -23,6 +23,8 @@ COMMANDS = {
     "score": ("app.commands.score", "score an attempt against a reference (0-100)"),
     "make-corpus": ("app.commands.make_corpus",
                     "generate the synthetic training corpus (reference/attempt pairs with labels)"),
+    "make-realset": ("app.commands.make_realset",
+                     "build the real-voice pair set from human recordings Debian ships (evaluate --data)"),
     "tts": ("app.commands.tts", "make reference voices (gTTS or espeak-ng), pre-cache and manage word lists"),
     "train": ("app.commands.train", "train the scoring model on a corpus folder (manifest.csv + audio)"),
     "train-phonemes": ("app.commands.train_phonemes", "train the phoneme recognizer (CTC) on a make-corpus folder"),

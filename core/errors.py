@@ -102,3 +102,10 @@ class ManifestError(MalsoriError):
     """The data folder or its manifest cannot be used for training or evaluation."""
 
     exit_code = 16
+
+
+class RealsetError(MalsoriError):
+    """The real-voice set cannot be built or read: a source package is missing (the message names
+    the apt package), a reserved language was asked for, or DIR holds no pairs.csv."""
+
+    exit_code = 17

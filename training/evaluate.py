@@ -406,10 +406,12 @@ def _save_png(fig, path: Path) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", type=Path, help="checkpoint to evaluate (default: the shipped model)")
-    p.add_argument("--data", type=Path, required=True, help="corpus folder with manifest.csv")
+    p.add_argument("--data", type=Path, required=True,
+                   help="corpus folder with manifest.csv, or a real-voice set with pairs.csv (make-realset)")
     p.add_argument("--out", type=Path, help="folder for evaluation.md, metrics.json and the plots "
                    "(default: DATA/evaluation)")
-    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--split", choices=("train", "val", "test"),
+                   help="split to evaluate (default: test; a real-voice set: every split)")
     p.add_argument("--naive-seconds", type=float, default=180.0,
                    help="training time of the naive Siamese baseline (default: 180 s)")
     p.add_argument("--robustness-pairs", type=int, default=150, help="correct attempts for the gain/noise checks")
@@ -427,7 +429,14 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     model = args.model or default_model_path()
-    evaluate(model, args.data, args.out or args.data / "evaluation", split=args.split,
+    if (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
+        from .realeval import evaluate_realset
+        from .realset import SPLITS
+
+        evaluate_realset(model, args.data, args.out or args.data / "evaluation",
+                         splits=(args.split,) if args.split else SPLITS, jobs=args.jobs, progress=args.progress)
+        return 0
+    evaluate(model, args.data, args.out or args.data / "evaluation", split=args.split or "test",
              naive_seconds=args.naive_seconds, robustness_pairs=args.robustness_pairs, max_pairs=args.max_pairs,
              seed=args.seed, jobs=args.jobs, progress=args.progress)
     return 0

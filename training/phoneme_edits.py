@@ -277,3 +277,39 @@ def parse_edits(text: str) -> list[tuple[str, str, int]]:
 
 
 _EDIT = re.compile(r"(.+?)->(.*?)@(\d+)(?:;|$)")
+
+
+# --- any language (the real-voice set, `training.realset`) ------------------------------------
+
+# Close confusions between espeak-ng mnemonics that most languages share: category → {old: (new, ...)}.
+# A substitution is offered only when the new phoneme occurs in the language (`inventory`), so
+# the edited word stays sayable by that language's voice; its audibility is checked by rendering.
+GENERIC_SUBSTITUTIONS = {
+    "vowel": {"a": ("E", "o", "@"), "e": ("i", "E"), "E": ("a", "e"), "i": ("e", "y", "I"), "I": ("i", "e"),
+              "o": ("u", "O", "a"), "O": ("o", "a"), "u": ("o", "y", "U"), "U": ("u", "o"), "y": ("u", "i"),
+              "@": ("a", "e", "E"), "V": ("a", "@"), "A": ("a", "O"), "0": ("O", "a")},
+    "voicing": {"p": ("b",), "b": ("p",), "t": ("d",), "d": ("t",), "k": ("g",), "g": ("k",), "f": ("v",),
+                "v": ("f",), "s": ("z",), "z": ("s",), "S": ("Z",), "Z": ("S",)},
+    "place": {"p": ("t",), "t": ("k",), "k": ("t",), "m": ("n",), "n": ("m",), "s": ("S",), "S": ("s",)},
+    "liquid": {"l": ("r",), "r": ("l",)},
+}
+
+
+def generic_edits(items: list[str], *, inventory: set[str]) -> list[Edit]:
+    """Single-phoneme substitutions from `GENERIC_SUBSTITUTIONS` for an utterance in any language.
+
+    inventory: the base mnemonics the language's voice uses (e.g. every phoneme seen in its
+    words). A length mark stays: "a:" may become "E:" when the language has "E:", else "E".
+    """
+    edits: list[Edit] = []
+    for k, item in enumerate(item for item in items if is_phoneme(item)):
+        b = base(item)
+        core = b.rstrip(":")
+        length = b[len(core):]
+        for category, table in GENERIC_SUBSTITUTIONS.items():
+            for new in table.get(core, ()):
+                for candidate in (new + length, new) if length else (new,):
+                    if candidate in inventory and candidate != b:
+                        edits.append(Edit(k, b, candidate, category))
+                        break
+    return edits

@@ -1,0 +1,270 @@
+"""`malsori evaluate --data DIR` on a real-voice set (`malsori make-realset`, training/realset.py).
+
+Per split: the median 0–100 score per kind of pair; ROC AUC of correct vs other item, vs one
+edit, vs two edits; top-1 (each take against every espeak-ng reference of its group: does its
+own text come out closest?); a row per language and per source; the MFCC-DTW baseline beside
+the model. Outputs: a markdown table (printed and written to real_voices.md), metrics.json and
+score_histograms.png.
+
+AUC and top-1 rank pairs by their distance, so they measure whether the model can *tell*
+right from wrong in these voices whatever its calibration; the medians show what a learner
+would see (0–100). Both use only espeak-ng references (the same voice on both sides of the
+comparison); festival's correct references appear as a median of their own. The model's
+scores go through `Scorer.score_pair`, the kiosk's path. MFCC-DTW has no calibration of its own:
+its scores use one fitted on this set's train split (correct vs one edit, as `evaluate` does on
+the synthetic val split), so its medians are favoured, its AUC and top-1 are not.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import PairRecord, load_images
+from .realset import KINDS, SPLITS, read_pairs
+from .metrics import auc
+
+METHODS = ("malsori model", "MFCC-DTW")
+N_EDITS = {"correct": 0, "correct_narrow": 0, "edit1": 1, "edit2": 2, "other": -1}
+
+
+@dataclass
+class Pair:
+    """One row of pairs.csv, with absolute paths and the scores of each method."""
+
+    row: dict
+    reference: str
+    attempt: str
+
+    @property
+    def espeak_ref(self) -> bool:
+        return self.row["ref_voice"].startswith("espeak-ng")
+
+
+def _record(p: Pair) -> PairRecord:
+    kind = p.row["kind"]
+    return PairRecord(reference=p.reference, attempt=p.attempt, target=1.0 if kind.startswith("correct") else 0.0,
+                      kind=kind, n_edits=N_EDITS.get(kind, -1), word=p.row["text"], voice=p.row["ref_voice"],
+                      split=p.row["split"], snr_db=None, gain_db=0.0)
+
+
+# ----------------------------------------------------------------------------- metrics (pure)
+
+
+def real_metrics(rows: list[dict], scores: np.ndarray, distances: np.ndarray) -> dict:
+    """Metrics of one method on some pairs.
+
+    rows: pairs.csv rows; scores: 0–100 per row; distances: per row (lower = closer).
+    AUC and top-1 use espeak-ng references only and rank by −distance.
+    """
+    kind = np.array([r["kind"] for r in rows])
+    espeak = np.array([r["ref_voice"].startswith("espeak-ng") for r in rows])
+    closeness = -np.asarray(distances, float)
+    out: dict = {"pairs": len(rows), "takes": len({r["group"] for r in rows})}
+    for k in KINDS:
+        mask = kind == k
+        if k == "correct":
+            out["median_correct_festival"] = _median(scores[mask & ~espeak])
+            mask = mask & espeak
+        out[f"median_{k}"] = _median(scores[mask])
+    pos = closeness[(kind == "correct") & espeak]
+    for k in ("other", "edit1", "edit2"):
+        out[f"auc_{k}"] = auc(pos, closeness[kind == k])
+    out["auc_narrow_vs_other"] = auc(closeness[kind == "correct_narrow"], closeness[kind == "other"])
+    out.update(top1(rows, distances))
+    return out
+
+
+def top1(rows: list[dict], distances: np.ndarray) -> dict:
+    """Share of takes whose own text's espeak-ng reference is strictly closest among the group's
+    espeak-ng references (own text, other items, edits); takes without a wrong reference are not counted."""
+    groups: dict[str, list[tuple[str, float]]] = {}
+    for r, d in zip(rows, distances):
+        if r["ref_voice"].startswith("espeak-ng") and r["kind"] != "correct_narrow":
+            groups.setdefault(r["group"], []).append((r["kind"], float(d)))
+    hits = n = 0
+    refs = []
+    for members in groups.values():
+        right = [d for k, d in members if k == "correct"]
+        wrong = [d for k, d in members if k != "correct"]
+        if not right or not wrong:
+            continue
+        n += 1
+        refs.append(len(members))
+        hits += right[0] < min(wrong)
+    return {"top1": hits / n if n else math.nan, "top1_takes": n,
+            "top1_refs": float(np.mean(refs)) if refs else math.nan}
+
+
+def _median(x: np.ndarray) -> float:
+    return float(np.median(x)) if len(x) else math.nan
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def evaluate_realset(
+    model_path: Path,
+    data: Path,
+    out_dir: Path,
+    *,
+    splits: tuple[str, ...] = SPLITS,
+    jobs: int = 2,
+    progress: bool = True,
+) -> dict:
+    """Score every pair of the chosen splits with the model and MFCC-DTW; print and write the tables."""
+    from tqdm import tqdm
+
+    from models import Scorer
+    from core.fileio import atomic_write_json, atomic_write_text
+
+    from .baselines import mfcc_dtw_distance
+    from .dataset import image_utterance
+    from .evaluate import _fit_baseline_calibration
+
+    started = time.monotonic()
+    data = Path(data)
+    all_pairs = [Pair(r, str(data / r["reference"]), str(data / r["attempt"])) for r in read_pairs(data)]
+    wanted = [p for p in all_pairs if p.row["split"] in splits or p.row["split"] == "train"]
+    scorer = Scorer.from_path(model_path)
+    images = load_images([_record(p) for p in wanted], scorer.cfg, cache_dir=data, jobs=jobs, progress=progress)
+    usable = [p for p in wanted if p.reference in images and p.attempt in images]
+    refused = {s: sum(1 for p in wanted if p.row["split"] == s) - sum(1 for p in usable if p.row["split"] == s)
+               for s in SPLITS}
+
+    # MFCC-DTW: distances everywhere, a calibration from the train split (the model brings its own)
+    dtw_d = {id(p): mfcc_dtw_distance(images[p.reference], images[p.attempt])
+             for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
+    cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
+                 and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
+    dtw_cal = _fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
+        if cal_pairs else None
+
+    feats: dict = {}
+
+    def f(path: str):  # a file's network outputs, made once however many pairs it is in
+        if path not in feats:
+            feats[path] = scorer.features(image_utterance(images[path]))
+        return feats[path]
+
+    report, metrics, plotted = [], {}, {}
+    for split in splits:
+        pairs = [p for p in usable if p.row["split"] == split]
+        if not pairs:
+            continue
+        rows = [p.row for p in pairs]
+        model = [scorer.score_pair(f(p.reference), f(p.attempt))
+                 for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
+        d = {"malsori model": np.array([r.distance for r in model]),
+             "MFCC-DTW": np.array([dtw_d[id(p)] for p in pairs])}
+        s = {"malsori model": np.array([r.score for r in model]),
+             "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
+             np.full(len(pairs), math.nan)}
+        m = {name: real_metrics(rows, s[name], d[name]) for name in METHODS}
+        by = {}
+        for column in ("lang", "source"):
+            by[column] = {}
+            for value in sorted({r[column] for r in rows}):
+                idx = np.array([r[column] == value for r in rows])
+                sub = [r for r, keep in zip(rows, idx) if keep]
+                by[column][value] = {name: real_metrics(sub, s[name][idx], d[name][idx]) for name in METHODS}
+        metrics[split] = {"overall": m, **{f"by_{k}": v for k, v in by.items()}, "refused_pairs": refused[split]}
+        plotted[split] = (rows, s)
+        report.append(split_table(split, rows, m, by, refused=refused[split]))
+
+    info = {"model": str(model_path), "data": str(data), "seconds": round(time.monotonic() - started, 1),
+            "dtw_calibration": "train split" if dtw_cal else "none (no train split): MFCC-DTW medians n/a"}
+    text = "\n".join([
+        f"Real voices: {data} (model {model_path}). AUC and top-1 rank by pair distance, espeak-ng "
+        "references only; medians are 0–100 scores (MFCC-DTW's calibrated on the train split).",
+        "",
+        *report,
+        f"Run took {info['seconds'] / 60:.1f} min.",
+        "",
+    ])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "real_voices.md", text)
+    atomic_write_json(out_dir / "metrics.json", _jsonable({"info": info, **metrics}))
+    plot_histograms(plotted, out_dir / "score_histograms.png")
+    print(text)
+    return {"info": info, **metrics}
+
+
+def _fmt(v, spec: str = "{:.3f}") -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else spec.format(v)
+
+
+def split_table(split: str, rows: list[dict], m: dict, by: dict, *, refused: int) -> str:
+    kinds = {k: sum(r["kind"] == k for r in rows) for k in KINDS}
+    langs = sorted({r["lang"] for r in rows})
+    lines = [
+        f"### Split `{split}`: {len(rows)} pairs from {m['malsori model']['takes']} takes "
+        f"({', '.join(f'{k} {v}' for k, v in kinds.items())}); languages {', '.join(langs)}; "
+        f"speakers {', '.join(sorted({r['speaker'] for r in rows}))}. "
+        f"{refused} pairs left out: the front end refused a file.",
+        "",
+        "| method | median correct | correct, festival ref | correct, narrow band | other | edit1 | edit2 "
+        "| AUC vs other | AUC vs edit1 | AUC vs edit2 | AUC narrow vs other | top-1 |",
+        "|---|" + "---|" * 11,
+    ]
+    for name in METHODS:
+        x = m[name]
+        lines.append(
+            f"| {name} | " + " | ".join(_fmt(x[k], "{:.1f}") for k in (
+                "median_correct", "median_correct_festival", "median_correct_narrow", "median_other",
+                "median_edit1", "median_edit2"))
+            + " | " + " | ".join(_fmt(x[k]) for k in ("auc_other", "auc_edit1", "auc_edit2", "auc_narrow_vs_other"))
+            + f" | {_fmt(x['top1'], '{:.0%}')} |")
+    lines.append(f"\nTop-1: {m['malsori model']['top1_takes']} takes, each against "
+                 f"{_fmt(m['malsori model']['top1_refs'], '{:.1f}')} espeak-ng references on average.")
+    for column, title in (("lang", "language"), ("source", "source")):
+        lines += ["", f"By {title} (model / MFCC-DTW):", "",
+                  f"| {title} | takes | median correct | AUC vs other | AUC vs edit1 | AUC vs edit2 | top-1 |",
+                  "|---|---|---|---|---|---|---|"]
+        for value, mm in by[column].items():
+            a, b = mm["malsori model"], mm["MFCC-DTW"]
+            cells = [f"{_fmt(a['median_correct'], '{:.1f}')} / {_fmt(b['median_correct'], '{:.1f}')}"]
+            cells += [f"{_fmt(a[k])} / {_fmt(b[k])}" for k in ("auc_other", "auc_edit1", "auc_edit2")]
+            cells.append(f"{_fmt(a['top1'], '{:.0%}')} / {_fmt(b['top1'], '{:.0%}')}")
+            lines.append(f"| {value} | {a['takes']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_histograms(plotted: dict, path: Path) -> None:
+    """Score histograms per kind: a row per split, a column per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .evaluate import _save_png
+
+    if not plotted:
+        return
+    fig, axes = plt.subplots(len(plotted), len(METHODS), figsize=(5.5 * len(METHODS), 3.6 * len(plotted)),
+                             squeeze=False)
+    bins = np.linspace(0, 100, 26)
+    for row, (split, (rows, scores)) in zip(axes, plotted.items()):
+        kind = np.array([r["kind"] for r in rows])
+        for ax, name in zip(row, METHODS):
+            for k in KINDS:
+                x = scores[name][kind == k]
+                x = x[np.isfinite(x)]
+                if len(x):
+                    ax.hist(x, bins=bins, histtype="step", lw=1.5, density=True, label=f"{k} ({len(x)})")
+            ax.set(title=f"{name}, {split}", xlabel="score (0–100)", ylabel="density")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save_png(fig, path)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
