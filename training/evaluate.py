@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import ManifestError, PairRecord, image_utterance, load_images, read_manifest, usable
-from .metrics import auc
+from .figures import save_png
+from .metrics import auc, fit_baseline_calibration
 
 GAIN_BASE_PEAK = 10 ** (-21 / 20)  # −21 dBFS: +20 dB still fits under full scale
 NOISE_SNR_DB = 10.0
@@ -118,12 +119,6 @@ def add_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator
 # ----------------------------------------------------------------------------- the run
 
 
-def _fit_baseline_calibration(records, distances):
-    from .train import fit_calibration
-
-    return fit_calibration(records, np.asarray(distances), good_score=90.0, edit_score=30.0)
-
-
 def evaluate(
     model_path: Path,
     data: Path,
@@ -183,7 +178,7 @@ def evaluate(
 
     # --- baselines: distances, calibrated on the val split like the model
     cal_recs = val_recs[:600] if val_recs else train_recs[:600]
-    dtw_cal = _fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs])
+    dtw_cal = fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs])
     dtw_scores = np.array([dtw_cal.score(mfcc_dtw(images, r)) for r in
                            tqdm(records, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)])
     from .baselines import NaiveSiamese, mfcc_dtw_distance
@@ -191,7 +186,7 @@ def evaluate(
     naive = NaiveSiamese(seed=seed)
     if train_recs:
         naive.fit(train_recs, images, seconds=naive_seconds, progress=progress)
-    naive_cal = _fit_baseline_calibration(cal_recs, [naive.distance(images[r.reference], images[r.attempt])
+    naive_cal = fit_baseline_calibration(cal_recs, [naive.distance(images[r.reference], images[r.attempt])
                                                      for r in cal_recs])
     naive_scores = np.array([naive_cal.score(naive.distance(images[r.reference], images[r.attempt]))
                              for r in records])
@@ -367,7 +362,7 @@ def plot_roc(records: list[PairRecord], methods: list[MethodResult], path: Path)
         ax.set(title=title, xlabel="wrong takes accepted (FPR)", ylabel="correct takes accepted (TPR)")
         ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    _save_png(fig, path)
+    save_png(fig, path)
 
 
 def plot_histograms(records: list[PairRecord], methods: list[MethodResult], path: Path) -> None:
@@ -385,20 +380,7 @@ def plot_histograms(records: list[PairRecord], methods: list[MethodResult], path
         ax.legend(fontsize=8)
     np.atleast_1d(axes)[0].set_ylabel("density")
     fig.tight_layout()
-    _save_png(fig, path)
-
-
-def _save_png(fig, path: Path) -> None:
-    import io
-
-    import matplotlib.pyplot as plt
-
-    from core.fileio import atomic_write_bytes
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    save_png(fig, path)
 
 
 # ----------------------------------------------------------------------------- command line

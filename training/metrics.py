@@ -35,3 +35,23 @@ def validation_metrics(records: list[PairRecord], distances: np.ndarray) -> dict
     parts = [v for k, v in m.items() if k != "auc_wrong" and not math.isnan(v)]
     m["val_auc"] = float(np.mean(parts)) if parts else m["auc_wrong"]
     return m
+
+
+def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float):
+    """Correct pairs' 80th-percentile distance → good_score; median one-edit distance (or
+    median wrong distance when there are no edits) → edit_score."""
+    from models.calibration import Calibration, calibration_through
+
+    correct = np.array([r.target >= 0.5 for r in records])
+    edit1 = np.array([r.target < 0.5 and r.n_edits == 1 for r in records])
+    wrong = distances[edit1] if edit1.any() else distances[~correct]
+    d_good = float(np.percentile(distances[correct], 80))
+    d_bad = float(np.median(wrong))
+    if not d_good < d_bad:  # a model that does not separate: fall back to medians
+        return Calibration.fit(distances[correct], distances[~correct], good_score=good_score)
+    return calibration_through(d_good, good_score, d_bad, edit_score)
+
+
+def fit_baseline_calibration(records, distances):
+    """A baseline's distance → score map, fitted like the model's (90 / 30 anchors)."""
+    return fit_calibration(records, np.asarray(distances), good_score=90.0, edit_score=30.0)

@@ -124,7 +124,7 @@ def evaluate_realset(
 
     from .baselines import mfcc_dtw_distance
     from .dataset import image_utterance
-    from .evaluate import _fit_baseline_calibration
+    from .metrics import fit_baseline_calibration
 
     started = time.monotonic()
     data = Path(data)
@@ -141,7 +141,7 @@ def evaluate_realset(
              for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
     cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
                  and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
-    dtw_cal = _fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
+    dtw_cal = fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
         if cal_pairs else None
 
     feats: dict = {}
@@ -241,7 +241,7 @@ def plot_histograms(plotted: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .evaluate import _save_png
+    from .figures import save_png
 
     if not plotted:
         return
@@ -259,7 +259,7 @@ def plot_histograms(plotted: dict, path: Path) -> None:
             ax.set(title=f"{name}, {split}", xlabel="score (0–100)", ylabel="density")
             ax.legend(fontsize=7)
     fig.tight_layout()
-    _save_png(fig, path)
+    save_png(fig, path)
 
 
 def _jsonable(x):

@@ -33,7 +33,7 @@ from .dataset import (
     read_manifest,
     usable,
 )
-from .metrics import validation_metrics
+from .metrics import fit_calibration, validation_metrics
 
 
 @dataclass(frozen=True)
@@ -141,21 +141,6 @@ def validation_distances(model, records: list[PairRecord], images) -> np.ndarray
 
     pair = PairScorer(model)
     return pair.combine(validation_terms(pair, records, images))
-
-
-def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float):
-    """Correct pairs' 80th-percentile distance → good_score; median one-edit distance (or
-    median wrong distance when there are no edits) → edit_score."""
-    from models.calibration import Calibration, calibration_through
-
-    correct = np.array([r.target >= 0.5 for r in records])
-    edit1 = np.array([r.target < 0.5 and r.n_edits == 1 for r in records])
-    wrong = distances[edit1] if edit1.any() else distances[~correct]
-    d_good = float(np.percentile(distances[correct], 80))
-    d_bad = float(np.median(wrong))
-    if not d_good < d_bad:  # a model that does not separate: fall back to medians
-        return Calibration.fit(distances[correct], distances[~correct], good_score=good_score)
-    return calibration_through(d_good, good_score, d_bad, edit_score)
 
 
 # ----------------------------------------------------------------------------- the run
