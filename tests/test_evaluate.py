@@ -8,19 +8,15 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from tests.tiny_corpus import make_tiny_corpus
 from training.evaluate import add_noise, eer, roc_curve, speech_power, with_peak
 from training.metrics import auc
-from training.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    data = tmp_path_factory.mktemp("corpus")
-    make_tiny_corpus(data, words=("바다", "나무", "사과", "하늘"))
-    model = tmp_path_factory.mktemp("model") / "m.pt"
-    train(TrainConfig(data=str(data), out=str(model), steps_per_epoch=5, max_epochs=1, batch_size=6,
-                      threads=1, jobs=1, progress=False))
+def trained(held_out_training):
+    """The shared tiny corpus (its test split: unseen words said by unseen voices) and a model
+    trained on it for a few seconds (tests/conftest.py)."""
+    data, model, _ = held_out_training
     return data, model
 
 
@@ -36,11 +32,14 @@ def test_evaluate_cli_writes_table_metrics_and_plots(trained, tmp_path, capsys):
     assert "ROC AUC correct vs 1 edit" in printed
     assert (out / "evaluation.md").read_text(encoding="utf-8").strip() in printed
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["info"]["pairs"] == 9 and metrics["info"]["robustness_pairs"] == 3
-    for method in ("malsori model", "MFCC-DTW", "naive Siamese (prototype)"):
-        m = metrics[method]
-        assert 0.0 <= m["auc_other"] <= 1.0 and 0.0 <= m["eer"] <= 1.0
-        assert m["gain_mean_abs"] >= 0.0
+    info = metrics["info"]
+    assert info["pairs"] == 12 and info["robustness_pairs"] == 3  # 2 words x 2 voices x (right, edit, other)
+    assert info["words_also_in_train"] == 0 and info["voices_also_in_train"] == []
+    # even a few seconds of training beat chance on unseen words and voices, by a clear margin
+    model, mfcc = metrics["malsori model"], metrics["MFCC-DTW"]
+    assert model["auc_edit1"] >= 0.75 and model["auc_other"] >= 0.9, model
+    assert model["eer"] <= 0.3 and model["spearman"] > 0.3, model  # more edits, lower scores
+    assert model["auc_edit1"] >= mfcc["auc_edit1"] + 0.1, (model, mfcc)  # and beat the training-free baseline
     for png in ("roc.png", "score_histograms.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

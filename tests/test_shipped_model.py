@@ -10,6 +10,7 @@ the promises passes and one that breaks them fails here before it ships.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -167,3 +168,22 @@ def test_score_json_fields_agree_with_the_score(shipped, wavs, attempt, capsys):
     green, amber = _bands("normal")
     band = "green" if result["score"] >= green else "amber" if result["score"] >= amber else "red"
     assert band == band_of[attempt], result["score"]
+
+
+def test_the_phoneme_recognizer_makes_a_vowel_swap_cost_more(shipped):
+    """The shipped pair distance hears phonemes: with the recognizer's weight at 0 (DTW alone) a
+    one-vowel mistake is closer to the reference than with the shipped weight, and closer still
+    than with a doubled one; an identical take stays at distance 0 whatever the weight."""
+    from models import Scorer
+
+    ckpt = shipped.checkpoint
+    weight = ckpt.pair.weights.get("pronunciation", 0.0)
+    assert ckpt.pair.recognizer is not None and weight > 0
+    ref = shipped.features((take("바나나", voice="ko"), SR))
+    wrong = shipped.features((take(vowel_edit("바나나", lang="ko", voice="ko", n=1), voice="ko+m3", speed_wpm=140), SR))
+    variants = [Scorer(dataclasses.replace(ckpt, pair=dataclasses.replace(
+        ckpt.pair, weights={**ckpt.pair.weights, "pronunciation": w}))) for w in (0.0, weight, 2 * weight)]
+    assert shipped.score_pair(ref, wrong).phoneme_cost > 0.0
+    distances = [v.score_pair(ref, wrong).distance for v in variants]
+    assert distances[0] < distances[1] < distances[2], distances
+    assert all(v.score_pair(ref, ref).distance == pytest.approx(0.0, abs=1e-4) for v in variants)

@@ -4,26 +4,26 @@ checkpoints round-trip; manifests of real recordings are accepted."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
-from models import FrameEncoder, Scorer, count_parameters, load_checkpoint
+from models import Checkpoint, FrameEncoder, PairScorer, Scorer, count_parameters, load_checkpoint
 from models.calibration import calibration_through
 from models.distance import dtw_distance
-from models.loss import contrastive_loss
 from tests.tiny_corpus import make_tiny_corpus
 from training.dataset import (
     BalanceConfig,
     BalancedPairSampler,
     ManifestError,
     load_images,
-    pad_images,
     read_manifest,
     usable,
 )
-from training.train import TrainConfig, pair_distances, train
+from training.metrics import auc
+from training.train import TrainConfig, train
 from preprocessing import PreprocessConfig
 
 
@@ -47,30 +47,54 @@ def _config(tiny, out, **kw):
     return TrainConfig(**{**base, **kw})
 
 
-def test_a_few_steps_lower_the_loss_and_separate_an_easy_pair(tiny_images):
-    records, images = tiny_images
-    torch.manual_seed(0)
-    model = FrameEncoder()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    correct = next(r for r in records if r.kind == "correct" and r.voice == "ko+f2")
-    other = next(r for r in records if r.kind == "other_word" and r.reference == correct.reference)
-    pairs = [correct, other]
-    batch, lengths = pad_images([images[r.reference] for r in pairs] + [images[r.attempt] for r in pairs])
-    same = torch.tensor([1.0, 0.0])
+def with_pronunciation_weight(ckpt: Checkpoint, weight: float) -> Checkpoint:
+    """The same checkpoint with another weight on the phoneme recognizer's pronunciation cost."""
+    pair = dataclasses.replace(ckpt.pair, weights={**ckpt.pair.weights, "pronunciation": weight})
+    return dataclasses.replace(ckpt, pair=pair)
 
-    def loss_and_distances():
-        d = pair_distances(model(batch, lengths), lengths.tolist(), [(0, 2), (1, 3)])
-        return contrastive_loss(d, same, margin=0.5), d
 
-    first, _ = loss_and_distances()
-    for _ in range(15):
-        loss, _ = loss_and_distances()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    last, d = loss_and_distances()
-    assert last.item() < 0.5 * first.item()
-    assert float(d[0]) < float(d[1])  # the correct take is nearer than another word
+def held_out_aucs(scorer, records) -> dict:
+    """ROC AUC of -distance on `records`: correct takes vs one-vowel edits, vs other words, vs both."""
+    features = {}
+
+    def f(path):
+        return features.setdefault(path, scorer.features(path))
+
+    closeness = {r.attempt: -scorer.score_pair(f(r.reference), f(r.attempt)).distance for r in records}
+    right = [closeness[r.attempt] for r in records if r.kind == "correct"]
+    kinds = {k: [closeness[r.attempt] for r in records if r.kind == k] for k in ("edit", "other_word")}
+    return {"edit": auc(right, kinds["edit"]), "other_word": auc(right, kinds["other_word"]),
+            "wrong": auc(right, kinds["edit"] + kinds["other_word"])}
+
+
+def test_a_few_seconds_of_training_generalise_to_unseen_words_and_voices(held_out_training):
+    """Not memorising: on words and voices it never saw, the trained encoder ranks a right take
+    above a one-vowel mistake clearly better than chance and than the same network untrained."""
+    data, model_path, _ = held_out_training
+    records = read_manifest(data)
+    test = [r for r in records if r.split == "test"]
+    seen = [r for r in records if r.split != "test"]
+    assert {r.word for r in test}.isdisjoint(r.word for r in seen)
+    assert {r.voice for r in test}.isdisjoint(r.voice for r in seen)
+
+    trained = load_checkpoint(model_path)
+    torch.manual_seed(0)  # train() starts from this seed's weights
+    start = FrameEncoder(trained.pair.encoder.dims)
+    untrained = Checkpoint(PairScorer(start, trained.pair.calibration), trained.preprocess, {})
+    after, before = held_out_aucs(Scorer(trained), test), held_out_aucs(Scorer(untrained), test)
+    assert after["edit"] >= 0.75 and after["wrong"] >= 0.85, after  # chance is 0.5
+    assert after["edit"] >= before["edit"] + 0.1, (before, after)
+    assert after["wrong"] > before["wrong"], (before, after)
+
+
+def test_the_saved_model_is_the_one_train_validated(held_out_training):
+    """Train/serve parity: the checkpoint, scored through Scorer like the kiosk does, gives the
+    validation AUCs train() reported for the epoch it kept."""
+    data, model_path, summary = held_out_training
+    val = [r for r in read_manifest(data) if r.split == "val"]
+    served = held_out_aucs(Scorer.from_path(model_path), val)
+    assert served["edit"] == pytest.approx(summary["val_metrics"]["auc_edit1"], abs=1e-6)
+    assert served["other_word"] == pytest.approx(summary["val_metrics"]["auc_other"], abs=1e-6)
 
 
 def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_path):
@@ -84,13 +108,6 @@ def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_
     assert ckpt.provenance["dataset_hash"] == summary["dataset_hash"]
     assert len(ckpt.provenance["history"]) == 2
     assert count_parameters(ckpt.pair.encoder) == summary["parameters"]
-
-    # round trip: the saved weights give the same distance as the in-memory ones would
-    records = read_manifest(tiny)
-    r = next(x for x in records if x.kind == "correct")
-    result = Scorer(ckpt).score_pair(r.reference, r.attempt)
-    again = Scorer.from_path(out).score_pair(r.reference, r.attempt)
-    assert 0.0 <= result.score <= 100.0 and result.score == pytest.approx(again.score)
 
     # --resume continues from the saved epoch instead of starting over
     resumed = train(_config(tiny, out, max_epochs=3, resume=True))
@@ -160,6 +177,8 @@ def test_power_mean_distance_weighs_a_local_difference_more():
     rms, _, _ = dtw_distance(a, b, power=2.0)
     assert float(rms) > float(mean) > 0.0
     assert float(dtw_distance(a, a, power=2.0)[0]) == pytest.approx(0.0, abs=1e-5)
+    for power in (1.0, 2.0):  # the DTW distance does not care which side is the reference
+        assert float(dtw_distance(b, a, power=power)[0]) == pytest.approx(float(dtw_distance(a, b, power=power)[0]))
 
 
 def test_image_cache_is_reused(tiny, tiny_images):
@@ -219,13 +238,18 @@ def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
         torch.testing.assert_close(weight, plain.pair.encoder.state_dict()[name])
     assert summary["parameters"] == count_parameters(joined.pair.encoder) + count_parameters(joined.pair.recognizer)
 
+    # what the recognizer does to a pair, as behaviour: an identical take stays at distance 0;
+    # a mistake's distance never drops below the DTW alone and never falls as its weight grows
     r = next(x for x in read_manifest(tiny) if x.kind == "edit")
-    with_phonemes = Scorer(joined).score_pair(r.reference, r.attempt)
+    same = Scorer(joined).score_pair(r.reference, r.reference)
+    assert same.distance == pytest.approx(0.0, abs=1e-4) and same.phoneme_cost == pytest.approx(0.0, abs=1e-4)
     dtw_only = Scorer(plain).score_pair(r.reference, r.attempt)
-    assert with_phonemes.phoneme_cost is not None and with_phonemes.phoneme_cost >= 0.0
     assert dtw_only.phoneme_cost is None
-    assert with_phonemes.distance == pytest.approx(
-        dtw_only.distance + joined.pair.weights["pronunciation"] * with_phonemes.phoneme_cost, rel=1e-5)
+    weighted = [Scorer(with_pronunciation_weight(joined, w)).score_pair(r.reference, r.attempt)
+                for w in (0.0, 0.5, 2.0)]
+    assert weighted[0].distance == pytest.approx(dtw_only.distance, rel=1e-6)  # weight 0: DTW alone
+    assert weighted[0].distance <= weighted[1].distance <= weighted[2].distance  # (a recognizer this
+    # barely trained may hear nothing: test_shipped_model checks a real one makes the gap strict)
 
     # fine-tuning a model that has a recognizer keeps it (a school's retrain must not lose it)
     tuned_path = tmp_path / "tuned.pt"

@@ -93,16 +93,20 @@ def cache(tmp_path) -> Path:
 # --- offline, for real --------------------------------------------------------------------------
 
 
-def test_offline_auto_falls_back_to_espeak_quickly_and_says_so(cache):
-    if tts.gtts_reachable(timeout_s=1.0):
-        pytest.skip("this machine reaches Google; the fake-transport tests cover gTTS failures here")
-    start = time.monotonic()
+def test_offline_auto_falls_back_to_espeak_quickly_and_says_so(cache, monkeypatch):
+    # No network, for real and on any machine: every HTTPS request must go through a proxy port
+    # that nobody listens on, so the connection is refused by the kernel, as on an unplugged kiosk.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
     ref = tts.get_reference(KO_WORD, lang="ko", cache_dir=cache, shipped_dirs=[])
-    elapsed = time.monotonic() - start
 
-    assert elapsed < 5.0
     assert ref.engine == "espeak" and ref.voice == "ko"
     assert "gTTS" in ref.fallback_reason and "network" in ref.fallback_reason
+    assert "no answer within" not in ref.fallback_reason  # quickly: the refusal, not the deadline, ended it
     assert ref.sr == 16_000 and ref.audio.dtype == np.float32 and ref.duration_s > 0.3
     assert ref.path.is_file() and ref.path.is_relative_to(cache)
 
@@ -121,8 +125,9 @@ def test_gtts_that_never_answers_is_abandoned_at_the_timeout(cache, monkeypatch)
     finally:
         silent.close()
     assert ref.engine == "espeak"
-    assert elapsed < 3.0  # 1 s of waiting for gTTS, then espeak-ng
     assert ref.fallback_reason
+    # abandoned, not hung: without a deadline this call never returns (a margin for a slow runner)
+    assert elapsed < 20.0
 
 
 def test_forcing_gtts_offline_is_an_error_not_a_silent_espeak(cache, monkeypatch):
@@ -150,10 +155,10 @@ def test_gtts_mp3_is_decoded_cached_and_served_offline_afterwards(cache, monkeyp
     assert np.abs(first.audio).max() > 0.1
     assert first.path.is_file() and not first.from_cache
 
-    install_transport(monkeypatch, network_gone)
-    start = time.monotonic()
+    offline = FakeGoogle(599)  # any request from here on would be seen
+    install_transport(monkeypatch, offline.send)
     second = tts.get_reference(KO_WORD, lang="ko", cache_dir=cache, shipped_dirs=[])
-    assert time.monotonic() - start < 1.0
+    assert offline.requests == []  # served from the cache without asking the network
     assert second.from_cache and second.engine == "gtts" and second.path == first.path
     np.testing.assert_array_equal(second.audio, first.audio)
 

@@ -34,23 +34,28 @@ def _write(path: Path, y: np.ndarray, sr: int, lead_s: float = 0.15) -> None:
     sf.write(path, np.concatenate([pad, 0.5 * y / max(1e-6, float(np.abs(y).max())), pad]), sr, subtype="PCM_16")
 
 
-def make_tiny_corpus(out: Path, *, words=WORDS, voices=VOICES, sr: int = 16_000) -> Path:
+def make_tiny_corpus(out: Path, *, words=WORDS, voices=VOICES, sr: int = 16_000, held_out: int = 1,
+                     test_voices=None) -> Path:
     """Write out/audio/*.wav and out/manifest.csv; returns the manifest path.
 
     Reference = voice "ko" at 160 wpm; attempts = every voice saying the word (label 1),
     a one-vowel edit (label 0, kind edit) and the next word (label 0, kind other_word).
-    Split: the last word is test, the one before val; voices are shared (tiny on purpose).
+    Split: the last `held_out` words are test, the `held_out` before them val. Voices are
+    shared (tiny on purpose) unless `test_voices` are given: then only they speak the test
+    words (voices never heard in training).
     """
     audio = out / "audio"
     audio.mkdir(parents=True, exist_ok=True)
     rows = []
     for w_i, word in enumerate(words):
-        split = "test" if w_i == len(words) - 1 else "val" if w_i == len(words) - 2 else "train"
+        from_end = len(words) - w_i
+        split = "test" if from_end <= held_out else "val" if from_end <= 2 * held_out else "train"
         ref = f"audio/{w_i}_ref.wav"
         _write(out / ref, synthesize(word, voice="ko", sr=sr), sr)
         phon = "".join(phonemes(word))
         other = words[(w_i + 1) % len(words)]
-        for v_i, voice in enumerate(voices):
+        speakers = test_voices if split == "test" and test_voices else voices
+        for v_i, voice in enumerate(speakers):
             takes = [
                 ("correct", 1, 0, word, word),
                 ("edit", 0, 1, f"[[{one_vowel_edit(phon)}]]", word),

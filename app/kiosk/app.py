@@ -90,10 +90,11 @@ def list_names() -> list[str]:
 
 
 class Kiosk:
-    """The running kiosk's parts. `services`/`runner` are injectable for tests."""
+    """The running kiosk's parts. `services`, `runner` and `clock` (the idle timer's) are
+    injectable for tests."""
 
     def __init__(self, *, settings: KioskSettings | None = None, services: KioskServices | None = None,
-                 runner=None, settings_path: Path | None = None):
+                 runner=None, settings_path: Path | None = None, clock=time.monotonic):
         from app.workers import TaskRunner
 
         self.settings_path = settings_path
@@ -104,7 +105,7 @@ class Kiosk:
         path, entries, problem = load_word_list(self.settings)
         self.controller.set_entries(entries)
         self.window = KioskWindow(self.controller, self.runner, list_names=list_names(),
-                                  on_settings_saved=self.apply_settings)
+                                  on_settings_saved=self.apply_settings, clock=clock)
         if isinstance(self.runner, QObject):
             self.runner.setParent(self.window)  # late results for a closed window are dropped
         if problem:

@@ -7,6 +7,9 @@ A history strip with each word's best score sits under the practice and result p
 
 from __future__ import annotations
 
+import time
+from typing import Callable
+
 from PyQt5.QtCore import QEvent, QObject, Qt, QTimer, pyqtSignal
 from PyQt5.QtWidgets import (
     QApplication,
@@ -84,26 +87,44 @@ class LongPress(QObject):
 
 
 class IdleWatcher(QObject):
-    """Emits `idle` after `timeout_s` without a touch, click or key anywhere in the app."""
+    """Emits `idle` once `timeout_s` have passed without a touch, click or key anywhere in the app.
+
+    Time is read from `clock` (monotonic seconds) and checked every `poll_ms`; a test hands in
+    a clock it moves itself and calls `check()`, so no test waits for real time to pass.
+    """
 
     idle = pyqtSignal()
     INPUT_EVENTS = {QEvent.MouseButtonPress, QEvent.TouchBegin, QEvent.KeyPress, QEvent.Wheel}
 
-    def __init__(self, timeout_s: float, parent: QObject | None = None):
+    def __init__(self, timeout_s: float, parent: QObject | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, poll_ms: int = 1000):
         super().__init__(parent)
+        self.clock = clock
         self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.timeout.connect(self.idle)
+        self.timer.setInterval(poll_ms)
+        self.timer.timeout.connect(self.check)
         self.set_timeout(timeout_s)
+        self.timer.start()
         QApplication.instance().installEventFilter(self)
 
     def set_timeout(self, timeout_s: float) -> None:
-        self.timer.setInterval(int(timeout_s * 1000))
-        self.timer.start()
+        self.timeout_s = float(timeout_s)
+        self.touch()
+
+    def touch(self) -> None:
+        """Someone is here: the idle time starts again."""
+        self.last_input_s = self.clock()
+        self.fired = False
+
+    def check(self) -> None:
+        """Emit `idle` (once per absence) when the timeout has passed since the last input."""
+        if not self.fired and self.clock() - self.last_input_s >= self.timeout_s:
+            self.fired = True
+            self.idle.emit()
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() in self.INPUT_EVENTS:
-            self.timer.start()
+            self.touch()
         return False
 
 
@@ -140,7 +161,8 @@ class KioskWindow(QMainWindow):
     """Lays out widgets and forwards presses to `controller`; `home_requested` etc. go out."""
 
     def __init__(self, controller: ctl.KioskController, runner, *, list_names: list[str],
-                 on_settings_saved=None, parent: QWidget | None = None):
+                 on_settings_saved=None, parent: QWidget | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
         self.controller = controller
         self.runner = runner
@@ -170,7 +192,7 @@ class KioskWindow(QMainWindow):
         layout.addWidget(self.history)
         self.setCentralWidget(root)
 
-        self.idle = IdleWatcher(controller.settings.idle_timeout_s, self)
+        self.idle = IdleWatcher(controller.settings.idle_timeout_s, self, clock=clock)
         self.idle.idle.connect(self.visitor_left)
         LongPress(self.title).fired.connect(self.ask_operator_code)
         self.pin_pad.accepted.connect(self._open_operator)
