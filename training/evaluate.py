@@ -119,98 +119,96 @@ def add_noise(y: np.ndarray, *, sr: int, snr_db: float, rng: np.random.Generator
 # ----------------------------------------------------------------------------- the run
 
 
-def evaluate(
-    model_path: Path,
-    data: Path,
-    out_dir: Path,
-    *,
-    split: str = "test",
-    naive_seconds: float = 180.0,
-    robustness_pairs: int = 150,
-    max_pairs: int = 0,
-    seed: int = 0,
-    jobs: int = 2,
-    progress: bool = True,
-) -> dict:
-    """Run every method on `split`; write evaluation.md, metrics.json, roc.png, score_histograms.png."""
-    import torch
-    from tqdm import tqdm
+@dataclass
+class EvalSet:
+    """The split under evaluation, the splits the baselines learn from, and every image."""
 
-    from models import Scorer
-    from preprocessing import load_audio
-    from core.errors import MalsoriError
+    all_records: list[PairRecord]
+    records: list[PairRecord]  # the pairs scored (the split, or a seeded subset of it)
+    train: list[PairRecord]
+    val: list[PairRecord]
+    images: dict
+    refused_pairs: int  # pairs of the split whose file the front end refused (silence)
 
-    started = time.monotonic()
-    scorer = Scorer.from_path(model_path)
-    cfg = scorer.cfg
+
+class Takes:
+    """Each file's Utterance and network outputs, made once however many pairs it is in."""
+
+    def __init__(self, scorer, images: dict):
+        self.scorer, self.images, self._utt, self._feats = scorer, images, {}, {}
+
+    def utterance(self, path: str):
+        if path not in self._utt:
+            self._utt[path] = image_utterance(self.images[path])
+        return self._utt[path]
+
+    def features(self, path: str):
+        if path not in self._feats:
+            self._feats[path] = self.scorer.features(self.utterance(path))
+        return self._feats[path]
+
+
+def load_split(cfg, data: Path, split: str, *, max_pairs: int, rng, jobs: int, progress: bool) -> EvalSet:
+    """Read the manifest, make every image with the model's front end (cached), pick the split."""
     all_records = read_manifest(data)
     images = load_images(all_records, cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
     in_split = sum(r.split == split for r in all_records)
     all_records = usable(all_records, images)
     records = [r for r in all_records if r.split == split]
-    refused_pairs = in_split - len(records)  # a file the front end refuses (silence) cannot be scored
-    train_recs = [r for r in all_records if r.split == "train"]
-    val_recs = [r for r in all_records if r.split == "val"]
     if not records:
         raise ManifestError(f"no usable pairs in the {split!r} split of {data}")
-    rng = np.random.default_rng(seed)
+    refused_pairs = in_split - len(records)
     if max_pairs and len(records) > max_pairs:
         records = [records[i] for i in sorted(rng.choice(len(records), max_pairs, replace=False))]
-    utt = {}
+    return EvalSet(all_records, records, [r for r in all_records if r.split == "train"],
+                   [r for r in all_records if r.split == "val"], images, refused_pairs)
 
-    def u(path: str):
-        if path not in utt:
-            utt[path] = image_utterance(images[path])
-        return utt[path]
 
-    feats = {}
+def baselines(es: EvalSet, *, naive_seconds: float, seed: int, progress: bool) -> tuple[list, dict]:
+    """MFCC-DTW and the naive Siamese, calibrated on val like the model: (their MethodResults,
+    name → score(reference Utterance, attempt Utterance) for the robustness checks)."""
+    from tqdm import tqdm
 
-    def f(path: str):  # a file's network outputs, made once however many pairs it is in
-        if path not in feats:
-            feats[path] = scorer.features(u(path))
-        return feats[path]
-
-    # --- the model, through the kiosk's scoring path
-    model_scores = np.array([
-        scorer.score_pair(f(r.reference), f(r.attempt)).score
-        for r in tqdm(records, desc="model", unit="pair", disable=not progress, leave=False)
-    ])
-
-    # --- baselines: distances, calibrated on the val split like the model
-    cal_recs = val_recs[:600] if val_recs else train_recs[:600]
-    dtw_cal = fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs])
-    dtw_scores = np.array([dtw_cal.score(mfcc_dtw(images, r)) for r in
-                           tqdm(records, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)])
     from .baselines import NaiveSiamese, mfcc_dtw_distance
 
+    images = es.images
+    cal_recs = es.val[:600] if es.val else es.train[:600]
+    dtw_cal = fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs])
+    dtw_scores = np.array([dtw_cal.score(mfcc_dtw(images, r)) for r in
+                           tqdm(es.records, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)])
     naive = NaiveSiamese(seed=seed)
-    if train_recs:
-        naive.fit(train_recs, images, seconds=naive_seconds, progress=progress)
+    if es.train:
+        naive.fit(es.train, images, seconds=naive_seconds, progress=progress)
     naive_cal = fit_baseline_calibration(cal_recs, [naive.distance(images[r.reference], images[r.attempt])
-                                                     for r in cal_recs])
+                                                    for r in cal_recs])
     naive_scores = np.array([naive_cal.score(naive.distance(images[r.reference], images[r.attempt]))
-                             for r in records])
-
+                             for r in es.records])
     methods = [
-        MethodResult("malsori model", model_scores, scorer.pair.describe()),
         MethodResult("MFCC-DTW", dtw_scores, "no training; c1–c13 of the same log-mel image"),
         MethodResult("naive Siamese (prototype)", naive_scores,
                      f"{naive.parameters / 1e6:.1f} M parameters, 100×100 input; trained "
                      f"{naive.train_steps} steps × 32 pairs in {naive.train_seconds:.0f} s"),
     ]
     scorers = {
-        "malsori model": lambda ref_u, att_u: scorer.score_pair(ref_u, att_u).score,
         "MFCC-DTW": lambda ref_u, att_u: dtw_cal.score(mfcc_dtw_distance(ref_u.image, att_u.image)),
         "naive Siamese (prototype)": lambda ref_u, att_u: naive_cal.score(naive.distance(ref_u.image, att_u.image)),
     }
+    return methods, scorers
 
-    # --- robustness: gain and noise on the attempt, re-preprocessed by the model's front end
+
+def robustness(scorer, es: EvalSet, takes: Takes, scorers: dict, *, rng, pairs: int, progress: bool) -> dict:
+    """Gain (±20 dB) and noise (10 dB SNR) on correct attempts, re-preprocessed by the model's
+    front end, scored by every method: {gains, drops, checked, refused}."""
+    from tqdm import tqdm
+
+    from core.errors import MalsoriError
+    from preprocessing import load_audio
+
+    cfg, records = scorer.cfg, es.records
     correct = [r for r in records if r.target >= 0.5]
     pool = records if len(correct) < 10 else correct
-    chosen = [pool[i] for i in sorted(rng.choice(len(pool), min(robustness_pairs, len(pool)), replace=False))]
-    gains = {m.name: [] for m in methods}
-    drops = {m.name: [] for m in methods}
-    refused = 0
+    chosen = [pool[i] for i in sorted(rng.choice(len(pool), min(pairs, len(pool)), replace=False))]
+    gains, drops, refused = {name: [] for name in scorers}, {name: [] for name in scorers}, 0
     for r in tqdm(chosen, desc="gain/noise", unit="pair", disable=not progress, leave=False):
         y = load_audio(r.attempt, sr=cfg.sample_rate)
         base = with_peak(y, GAIN_BASE_PEAK)
@@ -225,34 +223,76 @@ def evaluate(
         except MalsoriError:
             refused += 1
             continue
-        ref_u = u(r.reference)
-        clean_u = u(r.attempt)
+        ref_u, clean_u = takes.utterance(r.reference), takes.utterance(r.attempt)
         for name, fn in scorers.items():
             s = {k: fn(ref_u, v) for k, v in versions.items()}
             gains[name] += [abs(s["up"] - s["base"]), abs(s["down"] - s["base"])]
             drops[name].append(fn(ref_u, clean_u) - s["noisy"])
+    return {"gains": gains, "drops": drops, "checked": len(chosen) - refused, "refused": refused}
+
+
+def add_metrics(methods: list[MethodResult], records: list[PairRecord], robust: dict) -> None:
     for m in methods:
         m.metrics = score_metrics(records, m.scores)
-        g = np.array(gains[m.name])
+        g, drops = np.array(robust["gains"][m.name]), robust["drops"][m.name]
         m.metrics.update(
             gain_mean_abs=float(g.mean()) if len(g) else math.nan,
             gain_p95_abs=float(np.percentile(g, 95)) if len(g) else math.nan,
-            noise_median_drop=float(np.median(drops[m.name])) if drops[m.name] else math.nan,
+            noise_median_drop=float(np.median(drops)) if drops else math.nan,
         )
 
-    info = split_info(all_records, records, split)
-    info.update(robustness_pairs=len(chosen) - refused, robustness_refused=refused, refused_pairs=refused_pairs,
-                seconds=time.monotonic() - started, model=str(model_path), data=str(data))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = markdown_table(methods, info)
+
+def write_report(out_dir: Path, methods: list[MethodResult], info: dict, records: list[PairRecord]) -> str:
+    """evaluation.md, metrics.json, roc.png, score_histograms.png; returns the markdown table."""
     from core.fileio import atomic_write_json, atomic_write_text
 
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(methods, info)
     atomic_write_text(out_dir / "evaluation.md", table)
     atomic_write_json(out_dir / "metrics.json", {"info": info, **{m.name: {**m.metrics, "note": m.note}
                                                                   for m in methods}})
     plot_roc(records, methods, out_dir / "roc.png")
     plot_histograms(records, methods, out_dir / "score_histograms.png")
-    print(table)
+    return table
+
+
+def evaluate(
+    model_path: Path,
+    data: Path,
+    out_dir: Path,
+    *,
+    split: str = "test",
+    naive_seconds: float = 180.0,
+    robustness_pairs: int = 150,
+    max_pairs: int = 0,
+    seed: int = 0,
+    jobs: int = 2,
+    progress: bool = True,
+) -> dict:
+    """Run every method on `split`; write evaluation.md, metrics.json, roc.png, score_histograms.png."""
+    from tqdm import tqdm
+
+    from models import Scorer
+
+    started = time.monotonic()
+    scorer = Scorer.from_path(model_path)
+    rng = np.random.default_rng(seed)
+    es = load_split(scorer.cfg, data, split, max_pairs=max_pairs, rng=rng, jobs=jobs, progress=progress)
+    takes = Takes(scorer, es.images)
+    model_scores = np.array([  # the kiosk's scoring path
+        scorer.score_pair(takes.features(r.reference), takes.features(r.attempt)).score
+        for r in tqdm(es.records, desc="model", unit="pair", disable=not progress, leave=False)
+    ])
+    others, scorers = baselines(es, naive_seconds=naive_seconds, seed=seed, progress=progress)
+    methods = [MethodResult("malsori model", model_scores, scorer.pair.describe()), *others]
+    scorers = {"malsori model": lambda ref_u, att_u: scorer.score_pair(ref_u, att_u).score, **scorers}
+    robust = robustness(scorer, es, takes, scorers, rng=rng, pairs=robustness_pairs, progress=progress)
+    add_metrics(methods, es.records, robust)
+    info = split_info(es.all_records, es.records, split)
+    info.update(robustness_pairs=robust["checked"], robustness_refused=robust["refused"],
+                refused_pairs=es.refused_pairs, seconds=time.monotonic() - started, model=str(model_path),
+                data=str(data))
+    print(write_report(out_dir, methods, info, es.records))
     return {"info": info, **{m.name: m.metrics for m in methods}}
 
 

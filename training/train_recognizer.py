@@ -108,24 +108,11 @@ def ctc_loss(logits: list, targets: list):
     return torch.nn.functional.ctc_loss(padded.log_softmax(-1), flat, lengths, target_lengths, zero_infinity=True)
 
 
-def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
-    import torch
-    from tqdm import tqdm
-
-    from models import EncoderDims, count_parameters
-    from models.recognizer import PhonemeRecognizer
-    from preprocessing import PreprocessConfig
-
+def phoneme_data(cfg: PhonemeTrainConfig, pre) -> tuple:
+    """(images, training files, their CTC targets, val pairs, symbols) of a make-corpus folder."""
     from .targets import phoneme_targets
-    from .batches import encode
-    from .metrics import validation_metrics
 
-    torch.set_num_threads(max(1, cfg.threads))
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    started = time.monotonic()
     records = read_manifest(cfg.data)
-    pre = PreprocessConfig()
     images = load_images(records, pre, cache_dir=Path(cfg.data), jobs=cfg.jobs, progress=cfg.progress)
     records = usable(records, images)
     spoken = phoneme_targets(cfg.data)
@@ -139,29 +126,57 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     symbols = sorted({s for seq in spoken.values() for s in seq})
     ids = {s: k + 1 for k, s in enumerate(symbols)}  # 0: CTC blank
     targets = {p: [ids[s] for s in spoken[p]] for p in train_files}
+    return images, train_files, targets, val_recs, symbols
 
+
+def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, train_files, targets, rng,
+                     *, desc: str) -> float:
+    """steps_per_epoch CTC steps on random training files; returns the mean loss."""
+    from tqdm import tqdm
+
+    from .batches import encode
+
+    recognizer.train()
+    losses = []
+    bar = tqdm(range(cfg.steps_per_epoch), desc=desc, unit="step", disable=not cfg.progress, leave=False)
+    for _ in bar:
+        batch = [train_files[i] for i in rng.choice(len(train_files), cfg.batch_size)]
+        _, logits = encode(recognizer, [images[p] for p in batch], chunks=4, device="cpu",
+                           max_shift=cfg.freq_shift_bins, rng=rng)
+        loss = ctc_loss(logits, [targets[p] for p in batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+    return float(np.mean(losses))
+
+
+def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
+    import torch
+    from tqdm import tqdm
+
+    from models import EncoderDims, count_parameters
+    from models.recognizer import PhonemeRecognizer
+    from preprocessing import PreprocessConfig
+
+    from .metrics import validation_metrics
+
+    torch.set_num_threads(max(1, cfg.threads))
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    started = time.monotonic()
+    pre = PreprocessConfig()
+    images, train_files, targets, val_recs, symbols = phoneme_data(cfg, pre)
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers)
     recognizer = PhonemeRecognizer(dims, symbols)
     optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
     best, best_state, bad, history, stop = -1.0, None, 0, [], "max_epochs"
     for epoch in range(1, cfg.max_epochs + 1):
-        recognizer.train()
-        losses = []
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"epoch {epoch}", unit="step", disable=not cfg.progress,
-                   leave=False)
-        for _ in bar:
-            batch = [train_files[i] for i in rng.choice(len(train_files), cfg.batch_size)]
-            _, logits = encode(recognizer, [images[p] for p in batch], chunks=4, device="cpu",
-                               max_shift=cfg.freq_shift_bins, rng=rng)
-            loss = ctc_loss(logits, [targets[p] for p in batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+        loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng, desc=f"epoch {epoch}")
         metrics = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
-        metrics.update(epoch=epoch, loss=float(np.mean(losses)), minutes=(time.monotonic() - started) / 60)
+        metrics.update(epoch=epoch, loss=loss, minutes=(time.monotonic() - started) / 60)
         history.append(metrics)
         improved = metrics["val_auc"] > best
         if improved:
