@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from . import delegate
+
 
 def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
-    from training.train import add_arguments
-
-    p = sub.add_parser(
-        "train",
-        help=summary,
-        description="Train the Siamese encoder on DIR/manifest.csv pairs (synthetic corpus or real "
-        "recordings with label / human_score), early-stop on validation AUC, calibrate, save a checkpoint.",
-    )
-    add_arguments(p)
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    from training.train import run as train_run
-
-    return train_run(args)
+    delegate(sub, "train", summary=summary, module="training.train",
+             description="Train the Siamese encoder on DIR/manifest.csv pairs (synthetic corpus or real "
+                         "recordings with label / human_score), early-stop on validation AUC, calibrate, save a checkpoint.")
