@@ -11,9 +11,10 @@
 `Scorer.score_pair` (the kiosk, the CLI, `malsori evaluate`) and training's validation,
 weight fitting and calibration all go through it, so train and serve cannot drift apart.
 
-Adding a term (another network or measurement): compute it in `terms()` under a new name,
-list the name in `EXTRA_TERMS`, and give it a weight (fitted in training like
-"pronunciation", saved in the checkpoint's `term_weights`). Callers do not change.
+Adding a term (another network or measurement): compute it in `terms()` under a new name
+(and whatever it needs per take in `features()`), list the name in `EXTRA_TERMS` and its
+candidate weights in `WEIGHT_GRIDS`. Training fits the weight on the validation pairs and
+the checkpoint saves it in `term_weights`; callers do not change.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from .recognizer import PhonemeRecognizer, pronunciation_cost
 
 # Terms added to the DTW distance, in the order they are added (the order fixes the float sums).
 EXTRA_TERMS = ("pronunciation",)
-# The weights training tries for the pronunciation term (ties: the smaller weight).
-PRONUNCIATION_WEIGHTS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+# The weights training tries for each extra term (ties: the smaller weight).
+WEIGHT_GRIDS = {"pronunciation": (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)}
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,17 @@ class PairScorer:
     # --- fitting (training calls these on the validation pairs)
 
     def fit_weights(self, terms: dict[str, np.ndarray], quality: Callable[[np.ndarray], float]) -> "PairScorer":
-        """The pronunciation weight whose combined distances have the best `quality` (e.g. the
-        validation AUC; ties: the smaller weight). terms: one array per term over the pairs."""
-        if "pronunciation" not in terms:
-            return self
-        tried = [(quality(replace(self, weights={**self.weights, "pronunciation": w}).combine(terms)), -w)
-                 for w in PRONUNCIATION_WEIGHTS]
-        return replace(self, weights={**self.weights, "pronunciation": -max(tried)[1]})
+        """Each extra term's weight from its grid, the one whose combined distances have the best
+        `quality` (e.g. the validation AUC; ties: the smaller weight), one term after the other in
+        EXTRA_TERMS order. terms: one array per term over the pairs."""
+        fitted = self
+        for name in EXTRA_TERMS:
+            if name not in terms:
+                continue
+            tried = [(quality(replace(fitted, weights={**fitted.weights, name: w}).combine(terms)), -w)
+                     for w in WEIGHT_GRIDS[name]]
+            fitted = replace(fitted, weights={**fitted.weights, name: -max(tried)[1]})
+        return fitted
 
     def with_calibration(self, calibration: Calibration) -> "PairScorer":
         return replace(self, calibration=calibration)

@@ -257,7 +257,8 @@ def save_state(spath: Path, cfg: TrainConfig, model, optimizer, st: TrainState) 
     atomic_write_bytes(spath, buf.getvalue())
 
 
-def train_step(cfg: TrainConfig, net, optimizer, data: TrainingData, sampler, rng, *, device, world: int) -> float:
+def train_step(cfg: TrainConfig, net, optimizer, data: TrainingData, sampler, rng, *, device, world: int,
+               power: float) -> float:
     """One optimiser step on a batch: `matched_share` as (right, wrong) takes of one reference
     (ranked by a margin loss), the rest balanced (contrastive loss). Returns the loss."""
     import torch
@@ -276,7 +277,8 @@ def train_step(cfg: TrainConfig, net, optimizer, data: TrainingData, sampler, rn
     emb, _ = encode(net, [data.images[p] for p in paths],
                     chunks=cfg.length_chunks if world == 1 else 1,  # DDP: one forward per backward
                     device=device, max_shift=cfg.freq_shift_bins, rng=rng)
-    dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=cfg.distance_power)
+    # the model's own power (with --init, the start model's), as scoring uses
+    dist = pair_distances(emb, None, [(i, n + i) for i in range(n)], power=power)
     same = torch.tensor([r.target for r in recs], device=device)
     margins = torch.tensor(
         [cfg.margin * (cfg.edit_margin[min(r.n_edits, 3) - 1] if r.n_edits > 0 else 1.0) for r in recs],
@@ -421,7 +423,8 @@ def train(cfg: TrainConfig) -> dict:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def step() -> float:
-        return train_step(cfg, net, optimizer, data, sampler, rng, device=device, world=world)
+        return train_step(cfg, net, optimizer, data, sampler, rng, device=device, world=world,
+                          power=model.dims.distance_power)
 
     stop_reason = run_epochs(cfg, model, net, optimizer, data, st, step, rank=rank, started=started, show=show,
                              spath=spath)
