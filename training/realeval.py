@@ -148,7 +148,7 @@ def evaluate_realset(
 
     def f(path: str):  # a file's network outputs, made once however many pairs it is in
         if path not in feats:
-            feats[path] = scorer.features(image_utterance(images[path]))
+            feats[path] = scorer.pair.features(image_utterance(images[path]))
         return feats[path]
 
     report, metrics, plotted = [], {}, {}
@@ -157,14 +157,19 @@ def evaluate_realset(
         if not pairs:
             continue
         rows = [p.row for p in pairs]
-        model = [scorer.score_pair(f(p.reference), f(p.attempt))
+        # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores
+        model = [scorer.pair.distance(f(p.reference), f(p.attempt))
                  for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
-        d = {"malsori model": np.array([r.distance for r in model]),
+        d = {"malsori model": np.array([r.value for r in model]),
              "MFCC-DTW": np.array([dtw_d[id(p)] for p in pairs])}
-        s = {"malsori model": np.array([r.score for r in model]),
+        s = {"malsori model": np.array([scorer.pair.score(x) for x in d["malsori model"]]),
              "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
              np.full(len(pairs), math.nan)}
         m = {name: real_metrics(rows, s[name], d[name]) for name in METHODS}
+        # each term of the model's distance alone: which part tells right from wrong in these voices
+        for term in model[0].terms:
+            m[f"model term: {term}"] = real_metrics(rows, np.full(len(pairs), math.nan),
+                                                    np.array([r.terms[term] for r in model]))
         by = {}
         for column in ("lang", "source"):
             by[column] = {}
@@ -211,7 +216,7 @@ def split_table(split: str, rows: list[dict], m: dict, by: dict, *, refused: int
         "| AUC vs other | AUC vs edit1 | AUC vs edit2 | AUC narrow vs other | top-1 |",
         "|---|" + "---|" * 11,
     ]
-    for name in METHODS:
+    for name in m:
         x = m[name]
         lines.append(
             f"| {name} | " + " | ".join(_fmt(x[k], "{:.1f}") for k in (
@@ -220,7 +225,8 @@ def split_table(split: str, rows: list[dict], m: dict, by: dict, *, refused: int
             + " | " + " | ".join(_fmt(x[k]) for k in ("auc_other", "auc_edit1", "auc_edit2", "auc_narrow_vs_other"))
             + f" | {_fmt(x['top1'], '{:.0%}')} |")
     lines.append(f"\nTop-1: {m['malsori model']['top1_takes']} takes, each against "
-                 f"{_fmt(m['malsori model']['top1_refs'], '{:.1f}')} espeak-ng references on average.")
+                 f"{_fmt(m['malsori model']['top1_refs'], '{:.1f}')} espeak-ng references on average. "
+                 "A `model term` row ranks by that term of the model's distance alone (no score).")
     for column, title in (("lang", "language"), ("source", "source")):
         lines += ["", f"By {title} (model / MFCC-DTW):", "",
                   f"| {title} | takes | median correct | AUC vs other | AUC vs edit1 | AUC vs edit2 | top-1 |",
