@@ -15,7 +15,10 @@ from app.cli import main
 from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, PairScorer, Scorer, save_checkpoint
 from models.recognizer import PhonemeRecognizer
 from preprocessing import PreprocessConfig
+from core.paths import REPO_ROOT
 from speech import SR, pad, speak
+
+SHIPPED = REPO_ROOT / "assets" / "models" / "malsori.pt"
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +70,38 @@ def test_json_result_has_score_distance_durations_and_deviation_curve(env, words
     assert 0 <= start < end
 
 
-def test_identical_takes_are_closer_than_different_words(env, words, capsys):
-    main(["score", str(words["ref"]), str(words["ref"]), "--json"])
-    same = json.loads(capsys.readouterr().out)
-    main(["score", str(words["ref"]), str(words["other"]), "--json"])
-    other = json.loads(capsys.readouterr().out)
-    assert same["distance"] < 1e-4 < other["distance"]
-    assert same["score"] > other["score"]
+def test_score_model_uses_that_checkpoint_and_it_tells_words_apart(env, words, capsys):
+    """--model picks the checkpoint (here the shipped one, over MALSORI_MODEL's untrained one),
+    and a trained model tells the same word in another voice from another word."""
+    shipped = ["--model", str(SHIPPED), "--json"]
+    results = {}
+    for attempt in ("ref", "same", "other"):
+        assert main(["score", str(words["ref"]), str(words[attempt]), *shipped]) == 0
+        results[attempt] = json.loads(capsys.readouterr().out)
+    assert results["ref"]["distance"] < 1e-4  # a take against itself
+    assert results["same"]["score"] > results["other"]["score"] + 50, results
+    assert main(["score", str(words["ref"]), str(words["same"]), "--json"]) == 0  # MALSORI_MODEL: another model
+    assert json.loads(capsys.readouterr().out)["distance"] != pytest.approx(results["same"]["distance"])
+    assert main(["score", str(words["ref"]), str(words["same"]), "--model", str(env / "none.pt")]) == 10
+    assert "no trained model" in capsys.readouterr().err
+
+
+def test_score_text_makes_the_reference_offline_and_scores_against_it(env, words, capsys, monkeypatch):
+    import socket
+
+    closed = socket.socket()  # no network on any machine: gTTS meets a refused proxy port
+    closed.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{closed.getsockname()[1]}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+    closed.close()
+    monkeypatch.setenv("MALSORI_ASSETS", str(env / "no-shipped-references"))
+    monkeypatch.setenv("MALSORI_CACHE", str(env / "cache"))
+    scores = {}
+    for text in ("사과", "바다"):
+        assert main(["score", "--text", text, str(words["same"]), "--model", str(SHIPPED), "--json"]) == 0
+        scores[text] = json.loads(capsys.readouterr().out)["score"]
+    assert scores["사과"] > scores["바다"] + 50, scores  # the take says 사과
+    assert [p.parent.parent.name for p in (env / "cache").rglob("*.flac")] == ["espeak", "espeak"]
 
 
 def test_without_a_trained_model_the_cli_says_so(words, monkeypatch, tmp_path, capsys):
@@ -172,7 +200,7 @@ def test_batch_scores_good_rows_reports_bad_ones_and_exits_1(env, words, capsys)
     assert "scored 2 of 4 pairs" in capsys.readouterr().err
 
 
-def test_batch_with_worker_processes_matches_in_process_scores(env, words, model_path):
+def test_batch_with_worker_processes_matches_in_process_scores(env, words, model_path, capsys):
     pairs = env / "pairs.csv"
     with open(pairs, "w", newline="") as f:
         w = csv.writer(f)
@@ -180,11 +208,18 @@ def test_batch_with_worker_processes_matches_in_process_scores(env, words, model
         for _ in range(8):
             w.writerow([words["ref"], words["same"]])
             w.writerow([words["ref"], words["other"]])
+        w.writerow([words["ref"], env / "missing.wav"])  # a bad row, in a worker process
+        w.writerow([words["ref"], ""])
     one, two = env / "one.csv", env / "two.csv"
-    assert main(["score", "--pairs", str(pairs), "--out", str(one), "--jobs", "1"]) == 0
-    assert main(["score", "--pairs", str(pairs), "--out", str(two), "--jobs", "2"]) == 0
-    a = [float(r["score"]) for r in csv.DictReader(open(one))]
-    b = [float(r["score"]) for r in csv.DictReader(open(two))]
+    assert main(["score", "--pairs", str(pairs), "--out", str(one), "--jobs", "1"]) == 1
+    assert main(["score", "--pairs", str(pairs), "--out", str(two), "--jobs", "2"]) == 1
+    assert capsys.readouterr().err.count("scored 16 of 18 pairs") == 2
+    rows_one, rows_two = list(csv.DictReader(open(one))), list(csv.DictReader(open(two)))
+    assert [r["row"] for r in rows_two] == [str(i) for i in range(2, 20)]  # in order, none lost
+    assert "AudioNotFoundError" in rows_two[16]["error"] and "empty attempt" in rows_two[17]["error"]
+    assert [r["error"] for r in rows_one] == [r["error"] for r in rows_two]
+    a = [float(r["score"]) for r in rows_one if not r["error"]]
+    b = [float(r["score"]) for r in rows_two if not r["error"]]
     assert a == pytest.approx(b, abs=0.01) and len(a) == 16
     # the batch reuses the reference's network outputs; a pair scored on its own agrees
     alone = [Scorer.from_path(model_path).score_pair(words["ref"], words[k]).score for k in ("same", "other")]
@@ -245,3 +280,44 @@ def test_an_error_says_whether_the_reference_or_the_attempt_is_at_fault(env, wor
     assert main(["score", str(silent), str(words["same"])]) == 7
     err = capsys.readouterr().err
     assert "reference" in err and "silent.wav" in err
+
+
+def test_pairs_paths_are_relative_to_the_csv_not_the_working_folder(env, words, capsys, monkeypatch):
+    import shutil
+
+    batch = env / "class"
+    (batch / "takes").mkdir(parents=True)
+    for name in ("ref", "same"):
+        shutil.copy(words[name], batch / "takes" / f"{name}.wav")
+    pairs = _pairs_csv(batch / "pairs.csv", [("takes/ref.wav", "takes/same.wav")])
+    elsewhere = env / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["score", "--pairs", str(pairs), "--out", "results.csv"]) == 0
+    (row,) = list(csv.DictReader(open(elsewhere / "results.csv")))
+    assert row["error"] == "" and row["attempt"] == "takes/same.wav"  # the cell as written
+    alone = Scorer.from_path(env_model()).score_pair(words["ref"], words["same"]).score
+    assert float(row["score"]) == pytest.approx(alone, abs=0.01)
+
+
+def _write_bytes(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("case, code, message", [
+    ("missing", 3, "no such pairs file"),
+    ("no-columns", 2, "needs a header with 'reference' and 'attempt' columns"),
+    ("latin-1", 2, "not a UTF-8 CSV file"),
+])
+def test_a_pairs_file_that_cannot_be_read_is_one_line_and_no_results(env, capsys, case, code, message):
+    pairs = {
+        "missing": env / "nope.csv",
+        "no-columns": _write_bytes(env / "cols.csv", b"ref,take\na.wav,b.wav\n"),
+        "latin-1": _write_bytes(env / "latin.csv", "reference,attempt\ncaf\u00e9.wav,na\u00efve.wav\n".encode("latin-1")),
+    }[case]
+    out = env / "results.csv"
+    assert main(["score", "--pairs", str(pairs), "--out", str(out)]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("malsori: error:") and message in err
+    assert not out.exists()

@@ -1,5 +1,6 @@
-"""Training: a few steps on a tiny espeak-ng corpus lower the loss and separate an easy pair;
-checkpoints round-trip; manifests of real recordings are accepted."""
+"""Training: seconds on a tiny espeak-ng corpus generalise to words and voices never seen; the
+saved checkpoint is the model train() validated; resume, fine-tune and the commands work;
+manifests of real recordings are accepted."""
 
 from __future__ import annotations
 
@@ -255,3 +256,30 @@ def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
     tuned_path = tmp_path / "tuned.pt"
     train(_config(tiny, tuned_path, init=str(joined_path), max_epochs=0))
     assert load_checkpoint(tuned_path).pair.recognizer is not None
+
+
+def test_the_train_and_train_phonemes_commands(tiny, tmp_path, capsys):
+    """What an operator types: each command trains, writes its file, says how it went in one
+    line, and a bad corpus folder is one error line with the manifest's exit code."""
+    from app.cli import main
+
+    quick = ["--max-epochs", "1", "--steps-per-epoch", "2", "--threads", "1", "--jobs", "1", "--no-progress"]
+    recognizer = tmp_path / "phonemes.pt"
+    assert main(["train-phonemes", "--data", str(tiny), "--out", str(recognizer), "--batch-size", "8", *quick]) == 0
+    said = capsys.readouterr().out.splitlines()  # an "epoch 1: …" line, then the summary
+    assert said[-1].startswith("best epoch 1 of 1") and str(recognizer) in said[-1] and recognizer.is_file()
+
+    model = tmp_path / "model.pt"
+    assert main(["train", "--data", str(tiny), "--out", str(model), "--phonemes", str(recognizer),
+                 "--batch-size", "6", "--seed", "3", *quick]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[-2].startswith("best epoch 1 of 1") and str(model) in said[-2]
+    assert said[-1].startswith("with the phoneme recognizer")
+    ckpt = load_checkpoint(model)
+    assert ckpt.pair.recognizer is not None
+    assert ckpt.provenance["config"]["seed"] == 3 and ckpt.provenance["config"]["steps_per_epoch"] == 2
+
+    for command in ("train", "train-phonemes"):
+        assert main([command, "--data", str(tmp_path / "no-corpus"), "--out", str(tmp_path / "x.pt"), *quick]) == 16
+        err = capsys.readouterr().err
+        assert err.startswith("malsori: error:") and err.count("\n") == 1 and "not found" in err
