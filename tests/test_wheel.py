@@ -9,6 +9,7 @@ bare venv, and a .pth file lends that venv the dev venv's heavy dependencies (to
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -29,9 +30,13 @@ def _run(args, **kw):
 
 
 def test_the_installed_wheel_scores_a_pair_from_another_folder(tmp_path):
+    # build from a clean copy: an in-tree build/ folder left by an earlier build can carry stale modules
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                                                ".pytest_cache", "tests", "corpus", "runs", "data"))
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist),
-          str(ROOT)])
+          str(source)])
     wheel = next(dist.glob("malsori-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"assets/models/malsori.pt", "assets/wordlists/ko_beginner.csv", "core/paths.py",
