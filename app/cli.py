@@ -35,6 +35,7 @@ COMMANDS = {
 }
 
 EXIT_INTERNAL = 70
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a tool that SIGPIPE stopped (128 + 13)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -77,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`malsori ... | head`): stop quietly, as other tools do.
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
     except MalsoriError as exc:
         print(f"malsori: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -88,6 +95,16 @@ def main(argv: list[str] | None = None) -> int:
         where = _log_traceback()
         print(f"malsori: internal error: {exc!r} (details in {where})", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (an embedding, a test harness)
+        pass
 
 
 def _log_traceback() -> str:

@@ -21,6 +21,10 @@ class PreprocessConfig:
     clip_level: float = 0.999  # |sample| at or above this counts as clipped
     clip_warn_fraction: float = 0.001  # warn when more samples than this are clipped
 
+    # DC offset and rumble (hum, handling noise) removed before level and VAD; 0: DC only.
+    # Checkpoints saved before this field existed load with this default (it helps them too).
+    highpass_hz: float = 70.0
+
     # Level: peak-normalise first so VAD, noise filter and image ignore input gain
     peak_level: float = 0.9
 
@@ -55,6 +59,8 @@ class PreprocessConfig:
             raise ValueError("vad_aggressiveness must be 0..3")
         if self.sample_rate not in (8000, 16000, 32000, 48000):
             raise ValueError("sample_rate must be one webrtcvad accepts (8/16/32/48 kHz)")
+        if not 0 <= self.highpass_hz < self.fmin_hz * 4:
+            raise ValueError("highpass_hz must be 0 (off) or a low cut-off below the speech band")
 
     @property
     def hop_length(self) -> int:

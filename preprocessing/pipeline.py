@@ -1,4 +1,4 @@
-"""The one front-end chain: validate → level → noise filter → VAD trim → mel image."""
+"""The one front-end chain: validate → rumble filter → level → noise filter → VAD trim → mel image."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from core.errors import (
     SpeechTooShortError,
 )
 from .mel import mel_image
+from .rumble import remove_rumble
 from .vad import frame_length, speech_flags, trim_silence
 
 
@@ -79,6 +80,7 @@ def preprocess(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> Utterance:
     duration = len(y) / sr
     y = resample(y, orig_sr=sr, sr=cfg.sample_rate)
     sr = cfg.sample_rate
+    y = remove_rumble(y, sr=sr, cfg=cfg)
     y = normalize_peak(y, cfg=cfg)
 
     flags = speech_flags(y, sr=sr, cfg=cfg)
