@@ -23,7 +23,7 @@ class PreprocessConfig:
 
     # DC offset and rumble (hum, handling noise) removed before level and VAD; 0: DC only.
     # Checkpoints saved before this field existed load with this default (it helps them too).
-    highpass_hz: float = 70.0
+    highpass_hz: float = 80.0
 
     # Level: peak-normalise first so VAD, noise filter and image ignore input gain
     peak_level: float = 0.9

@@ -15,6 +15,7 @@ from app.cli import main
 from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, PairScorer, Scorer, save_checkpoint
 from models.recognizer import PhonemeRecognizer
 from preprocessing import PreprocessConfig
+from closed_pipe import run_into_closed_pipe
 from core.paths import REPO_ROOT
 from speech import SR, pad, speak
 
@@ -321,3 +322,12 @@ def test_a_pairs_file_that_cannot_be_read_is_one_line_and_no_results(env, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("malsori: error:") and message in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_closed_pipe_stops_quietly_like_other_tools(env, words, json_flag):
+    proc = run_into_closed_pipe([sys.executable, "-m", "app.cli", "score", str(words["ref"]), str(words["same"]),
+                                 *json_flag])
+    assert proc.returncode == 141  # what a shell shows for a tool SIGPIPE stopped
+    assert proc.stderr == ""  # no "internal error", no traceback
+    assert not list((env / "home").rglob("*.log"))  # nothing logged as an internal error

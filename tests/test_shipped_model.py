@@ -187,3 +187,18 @@ def test_the_phoneme_recognizer_makes_a_vowel_swap_cost_more(shipped):
     distances = [v.score_pair(ref, wrong).distance for v in variants]
     assert distances[0] < distances[1] < distances[2], distances
     assert all(v.score_pair(ref, ref).distance == pytest.approx(0.0, abs=1e-4) for v in variants)
+
+
+@pytest.mark.parametrize("damage", ["dc offset 0.06", "50 Hz hum 0.2", "60 Hz hum with harmonics"])
+def test_a_dc_offset_or_mains_hum_costs_a_correct_take_under_10_points(shipped, damage):
+    """A cheap microphone's DC offset or hum as loud as the speech: the rumble filter before
+    the VAD keeps the take a take (it was "no speech was heard")."""
+    ref = shipped.features((take("사과", voice="ko"), SR))
+    y = take("사과", voice="ko+m3", speed_wpm=140)
+    t = np.arange(len(y)) / SR
+    noise = {"dc offset 0.06": np.full_like(y, 0.06),
+             "50 Hz hum 0.2": 0.2 * np.sin(2 * np.pi * 50 * t),
+             "60 Hz hum with harmonics": 0.2 * np.sin(2 * np.pi * 60 * t) + 0.05 * np.sin(2 * np.pi * 120 * t + 1)}
+    clean = shipped.score_pair(ref, (y, SR)).score
+    damaged = shipped.score_pair(ref, ((y + noise[damage]).astype(np.float32), SR)).score
+    assert abs(damaged - clean) <= 10

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ import urllib3
 
 from app import tts
 from app.cli import main
+from closed_pipe import run_into_closed_pipe
 from core.espeak import synthesize
 from core.errors import TTSError
 
@@ -355,3 +358,9 @@ def test_cli_forced_gtts_while_unreachable_exits_12(tmp_path, monkeypatch, capsy
 def test_cli_usage_errors_exit_2(capsys):
     assert main(["tts"]) == 2
     assert main(["tts", "--precache"]) == 2
+
+
+def test_show_lists_into_a_closed_pipe_stops_quietly(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "MALSORI_ASSETS"}  # the shipped lists: output to write
+    proc = run_into_closed_pipe([sys.executable, "-m", "app.cli", "tts", "--show-lists"], env=env)
+    assert (proc.returncode, proc.stderr) == (141, "")
