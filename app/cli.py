@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from core.errors import MalsoriError
+from core.errors import MalsoriError, UsageError
 from core.threads import configure_threads
 
 # command → (module, one-line help). A command's module is imported only when that command
@@ -92,10 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("malsori: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name != "torch":
+            return _internal_error(exc)
+        # setup.sh leaves torch out on a Raspberry Pi: only training and evaluation need it
+        print(f"malsori: error: `malsori {args.command}` needs torch, which this installation left out "
+              "(the kiosk and `malsori score` do not): bash deploy/setup.sh --train", file=sys.stderr)
+        return UsageError.exit_code
     except Exception as exc:  # last resort: the user gets one line, the log gets the details
-        where = _log_traceback()
-        print(f"malsori: internal error: {exc!r} (details in {where})", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    where = _log_traceback()
+    print(f"malsori: internal error: {exc!r} (details in {where})", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _drop_stdout() -> None:

@@ -32,7 +32,11 @@ class _TaskSignals(QObject):
 class _Task(QRunnable):
     def __init__(self, func: Callable[[], Any], signals: _TaskSignals):
         super().__init__()
-        self.setAutoDelete(False)  # Python keeps the reference until the result is delivered
+        # autoDelete (the default): the pool owns the C++ runnable and deletes it in its own
+        # thread once run() has returned. TaskRunner._pending keeps the Python side (and its
+        # signals) alive until the result is delivered. With autoDelete off, the GUI thread
+        # freed the runnable on delivery, sometimes while the pool thread was still leaving
+        # run(): a segfault (seen with fast tasks, e.g. the numpy model load).
         self.func = func
         self.signals = signals
 

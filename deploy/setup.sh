@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Sets up malsori on Debian / Raspberry Pi OS: system packages, a virtual environment in
 # .venv with malsori installed into it. Safe to run again.
-#   bash deploy/setup.sh         # the kiosk
-#   bash deploy/setup.sh --dev   # plus the test tools
+#   bash deploy/setup.sh           # the kiosk and the CLI (+ torch for training on x86_64)
+#   bash deploy/setup.sh --train   # with torch for training, on any machine
+#   bash deploy/setup.sh --dev     # plus the test tools (and torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+train=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    --train) train=1 ;;
+    *) echo "malsori setup: unknown option $arg (use --dev or --train)" >&2; exit 2 ;;
+  esac
+done
 
 apt_packages=(python3-venv python3-dev libportaudio2 libsndfile1 espeak-ng ffmpeg sox alsa-utils
               fonts-nanum xvfb libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
@@ -24,12 +32,16 @@ fi
 # and the venv sees Debian's python3-pyqt5; webrtcvad builds from source (a small C module).
 python=${PYTHON:-python3}
 venv_flags=()
+# torch only trains: the kiosk and `malsori score` run the networks in numpy. A PC gets it
+# (the CPU build, pinned by constraints.txt); a Pi does not unless asked: PyPI's aarch64
+# torch is the CUDA build, gigabytes a Pi can neither use nor spare.
 case "$(uname -m)" in
   aarch64|armv7l)
     apt_packages+=(python3-pyqt5 build-essential)
     python=${PYTHON:-/usr/bin/python3}
     venv_flags=(--system-site-packages)
     ;;
+  *) train=1 ;;
 esac
 
 missing=()
@@ -46,10 +58,14 @@ fi
 
 [ -x .venv/bin/python ] || "$python" -m venv "${venv_flags[@]}" .venv
 .venv/bin/python -m pip install -q --upgrade pip
-extras=""
-[ $dev -eq 1 ] && extras="[dev]"
-# constraints.txt pins torch to the CPU build on x86_64; a Pi takes its own aarch64 wheel.
-.venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
+extras=()
+[ $train -eq 1 ] && extras+=(train)
+[ $dev -eq 1 ] && extras+=(dev)
+spec="."
+[ ${#extras[@]} -gt 0 ] && spec=".[$(IFS=,; echo "${extras[*]}")]"
+[ $train -eq 0 ] && [ $dev -eq 0 ] && echo "malsori setup: without torch (the kiosk and 'malsori score' do not need it; training does: --train)"
+# constraints.txt pins torch to the CPU build on x86_64.
+.venv/bin/python -m pip install -q -c constraints.txt -e "$spec"
 .venv/bin/python -c "import PyQt5.QtWidgets" || { echo "malsori setup: PyQt5 does not import" >&2; exit 1; }
 # Offline reference voices for the shipped word lists (espeak-ng; ~5 s, ~5 MB, git-ignored).
 .venv/bin/malsori tts --list assets/wordlists/*.csv --precache --engine espeak --cache-dir assets/references

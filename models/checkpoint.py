@@ -3,6 +3,9 @@ weights, calibration) + PreprocessConfig + provenance + format version.
 
 A model can only ever be served with the front end it was trained on: the front-end
 config travels inside the file. Anything wrong with a file is a ModelError that says what.
+
+`load_checkpoint(path, engine="numpy")` reads the same file without torch (models.numpy_net):
+the kiosk and the CLI serve that way; training and evaluation keep the torch networks.
 """
 
 from __future__ import annotations
@@ -12,16 +15,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from preprocessing.config import PreprocessConfig
 from core.errors import ModelError
 from core.fileio import atomic_write_bytes
 
 from .calibration import Calibration
-from .encoder import EncoderDims, FrameEncoder
+from .dims import EncoderDims
 from .pair import PairScorer
-from .recognizer import PhonemeRecognizer
+
+ENGINES = ("torch", "numpy")  # the networks' library: torch (training, evaluation) or numpy (serving)
 
 FORMAT = "malsori-siamese"
 FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisation
@@ -58,17 +60,22 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
             "state_dict": _cpu_state(pair.recognizer),
             "weight": float(pair.weights.get("pronunciation", 0.0)),  # what readers before term_weights read
         }
+    import torch
+
     buf = io.BytesIO()
     torch.save(payload, buf)
     # mode 0644: the kiosk user must read what training wrote
     return atomic_write_bytes(path, buf.getvalue(), mode=0o644)
 
 
-def _cpu_state(module: torch.nn.Module) -> dict:
+def _cpu_state(module) -> dict:
     return {k: v.detach().cpu() for k, v in module.state_dict().items()}
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike, *, engine: str = "torch") -> Checkpoint:
+    """The checkpoint at `path`, its networks as torch modules or (engine="numpy") as numpy twins."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
     path = Path(path)
     if not path.is_file():
         raise ModelError(
@@ -76,8 +83,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             "or pass --model PATH"
         )
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged file
+        payload = _read_payload(path, engine)
+    except Exception as exc:  # torch (and zipfile, pickle) raise many types for a damaged file
         raise ModelError(f"{path}: not a readable malsori checkpoint (corrupt or truncated)") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not a malsori checkpoint")
@@ -88,7 +95,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         )
     try:
         preprocess = PreprocessConfig.from_dict(payload["preprocess"])
-        pair = _pair_scorer(payload)
+        pair = _pair_scorer(payload) if engine == "torch" else _numpy_pair_scorer(payload)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{path}: incompatible checkpoint ({exc})") from exc
     if pair.encoder.dims.n_mels != preprocess.n_mels:
@@ -97,14 +104,44 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     return Checkpoint(pair, preprocess, dict(payload.get("provenance") or {}))
 
 
+def _read_payload(path: Path, engine: str) -> dict:
+    if engine == "numpy":
+        from .numpy_net import read_torch_file
+
+        return read_torch_file(path)
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _term_weights(payload: dict) -> dict[str, float]:
+    weights = {k: float(v) for k, v in (payload.get("term_weights") or {}).items()}
+    if payload.get("phonemes"):
+        weights.setdefault("pronunciation", float(payload["phonemes"]["weight"]))  # checkpoints before term_weights
+    return weights
+
+
+def _numpy_pair_scorer(payload: dict) -> PairScorer:
+    from .numpy_net import NumpyEncoder, NumpyRecognizer
+
+    encoder = NumpyEncoder(EncoderDims.from_dict(payload["dims"]), payload["state_dict"])
+    recognizer = None
+    if payload.get("phonemes"):
+        ph = payload["phonemes"]
+        recognizer = NumpyRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"], ph["state_dict"])
+    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload))
+
+
 def _pair_scorer(payload: dict) -> PairScorer:
+    from .encoder import FrameEncoder
+    from .recognizer import PhonemeRecognizer
+
     encoder = FrameEncoder(EncoderDims.from_dict(payload["dims"]))
     encoder.load_state_dict(payload["state_dict"])
-    recognizer, weights = None, {k: float(v) for k, v in (payload.get("term_weights") or {}).items()}
+    recognizer = None
     if payload.get("phonemes"):
         ph = payload["phonemes"]
         recognizer = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
         recognizer.load_state_dict(ph["state_dict"])
         recognizer.eval()
-        weights.setdefault("pronunciation", float(ph["weight"]))  # checkpoints before term_weights
-    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, weights)
+    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload))

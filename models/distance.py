@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
-def cosine_cost(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Unit-length embeddings [Ta, D], [Tb, D] → cost matrix [Ta, Tb] in [0, 2]."""
+def cosine_cost(a, b):
+    """Unit-length embeddings [Ta, D], [Tb, D] → cost matrix [Ta, Tb] in [0, 2] (torch tensors
+    or numpy arrays: serving without torch uses the same functions)."""
     return 1.0 - a @ b.T
 
 
@@ -47,18 +47,24 @@ def _backtrack(acc: np.ndarray) -> np.ndarray:
     return np.array(path[::-1], dtype=np.int64)
 
 
-def dtw_distance(
-    a: torch.Tensor, b: torch.Tensor, *, power: float = 1.0
-) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+def dtw_distance(a, b, *, power: float = 1.0):
     """Power mean of the costs along the DTW path between two sequences.
 
     power 1 is the plain mean; 2 (root mean square) lets a short, strongly different stretch
     (one wrong phoneme in a long word) count for more than the same cost spread thinly.
-    Returns (distance, path [L, 2], cost matrix). The path is found on a detached copy;
-    the distance is a mean over cost cells, so gradients flow to both embeddings (the
-    training loss uses it as is).
+    Returns (distance, path [L, 2], cost matrix). a, b: torch tensors (then the path is found
+    on a detached copy and, the distance being a mean over cost cells, gradients flow to
+    both embeddings: the training loss uses it as is) or numpy arrays (serving without torch).
     """
     cost = cosine_cost(a, b)
+    if isinstance(cost, np.ndarray):
+        path = dtw_path(cost)
+        along = cost[path[:, 0], path[:, 1]]
+        if power == 1.0:
+            return along.mean(), path, cost
+        return ((np.maximum(along, 0.0) ** power).mean() + 1e-12) ** (1.0 / power), path, cost
+    import torch
+
     path = dtw_path(cost.detach().cpu().numpy())
     idx = torch.as_tensor(path, device=cost.device)
     along = cost[idx[:, 0], idx[:, 1]]

@@ -2,38 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-
+import numpy as np
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class EncoderDims:
-    """Everything needed to rebuild the network; stored in every checkpoint."""
-
-    n_mels: int = 64  # input image height (must match PreprocessConfig.n_mels)
-    channels: tuple[int, ...] = (16, 32, 32, 32)  # one conv block each; each halves the height
-    embed_dim: int = 64  # per-frame embedding size
-    context_layers: int = 2  # dilated temporal conv layers after the projection (widen context to a phoneme)
-    context_kernel: int = 5  # frames per temporal conv tap
-    band_norm: bool = True  # subtract each mel band's mean over the utterance (speaker/channel tilt)
-    distance_power: float = 1.0  # pair distance = power mean of the aligned costs (2: a local mistake weighs more)
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "channels": list(self.channels)}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "EncoderDims":
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown EncoderDims fields: {sorted(unknown)}")
-        kwargs = dict(data)
-        kwargs["channels"] = tuple(int(c) for c in data["channels"])
-        if "distance_power" in kwargs:
-            kwargs["distance_power"] = float(kwargs["distance_power"])
-        return cls(**kwargs)
+from .dims import EncoderDims
 
 
 def normalize_image(images: torch.Tensor, lengths: torch.Tensor | None, *, band_norm: bool) -> torch.Tensor:
@@ -105,6 +78,13 @@ class FrameEncoder(nn.Module):
                 h = h + layer(torch.relu(h))  # residual: keeps the frame's own identity
             x = h.transpose(1, 2)
         return nn.functional.normalize(x, dim=-1)
+
+    @torch.no_grad()
+    def embed(self, image: np.ndarray) -> torch.Tensor:
+        """One float32 [n_mels, T] image → unit-length embeddings [T, embed_dim], on the CPU
+        (what serving asks of an encoder; models.numpy_net.NumpyEncoder answers the same)."""
+        device = next(self.parameters()).device
+        return self(torch.from_numpy(image).unsqueeze(0).to(device))[0].cpu()
 
 
 def count_parameters(model: nn.Module) -> int:

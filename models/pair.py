@@ -22,15 +22,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+import contextlib
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from preprocessing import Utterance
 
 from .calibration import Calibration
 from .distance import dtw_distance
-from .encoder import FrameEncoder, count_parameters
-from .recognizer import PhonemeRecognizer, pronunciation_cost
+from .pronunciation import pronunciation_cost
+
+if TYPE_CHECKING:  # torch is imported only where torch networks are used
+    from .encoder import FrameEncoder
+    from .numpy_net import NumpyEncoder, NumpyRecognizer
+    from .recognizer import PhonemeRecognizer
 
 # Terms added to the DTW distance, in the order they are added (the order fixes the float sums).
 EXTRA_TERMS = ("pronunciation",)
@@ -43,8 +49,8 @@ class Features:
     """A take as the networks see it: made once, reusable for every pair it is in."""
 
     utterance: Utterance
-    embeddings: torch.Tensor  # unit-length frame embeddings [T, D]
-    log_probs: torch.Tensor | None  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
+    embeddings: "torch.Tensor | np.ndarray"  # unit-length frame embeddings [T, D]
+    log_probs: "torch.Tensor | np.ndarray | None"  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
 
 
 @dataclass(frozen=True)
@@ -62,33 +68,37 @@ class PairScorer:
     The DTW distance has weight 1 (its scale is the calibration's business); every extra term
     has a weight in `weights` (absent = 0). calibration may be None while a model is still
     being trained (terms and distances work, scores do not).
+
+    The networks are torch modules (training, evaluation) or their numpy twins from
+    models.numpy_net (`load_checkpoint(..., engine="numpy")`: the kiosk and the CLI, which
+    then never import torch). Both answer `encoder.embed(image)` and
+    `recognizer.log_probs(image)`, and every step below works on either kind of array, so
+    the formula is this one; tests/test_numpy_net.py holds the two to the same scores.
     """
 
-    encoder: FrameEncoder
+    encoder: "FrameEncoder | NumpyEncoder"
     calibration: Calibration | None = None
-    recognizer: PhonemeRecognizer | None = None
+    recognizer: "PhonemeRecognizer | NumpyRecognizer | None" = None
     weights: dict[str, float] = field(default_factory=dict)
 
     # --- what the networks see
 
-    @torch.no_grad()
     def features(self, utterance: Utterance) -> Features:
         """A preprocessed take → its embeddings (and phoneme log-probabilities), on the CPU."""
-        device = next(self.encoder.parameters()).device
-        embeddings = self.encoder(torch.from_numpy(utterance.image).unsqueeze(0).to(device))[0].cpu()
+        embeddings = self.encoder.embed(utterance.image)
         log_probs = self.recognizer.log_probs(utterance.image) if self.recognizer is not None else None
         return Features(utterance, embeddings, log_probs)
 
     # --- the formula
 
-    @torch.no_grad()
     def distance(self, a: Features, b: Features) -> PairDistance:
         """The pair distance of take b (an attempt) against take a (its reference)."""
-        dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
-        terms = {"dtw": float(dtw)}
-        if self.recognizer is not None:
-            terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs)
-        return PairDistance(self.combine(terms), terms, path, cost.numpy())
+        with _no_grad(a.embeddings):
+            dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
+            terms = {"dtw": float(dtw)}
+            if self.recognizer is not None:
+                terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs)
+        return PairDistance(self.combine(terms), terms, path, np.asarray(cost))
 
     def terms(self, a: Features, b: Features) -> dict[str, float]:
         return self.distance(a, b).terms
@@ -128,7 +138,7 @@ class PairScorer:
     # --- description
 
     def parameters(self) -> int:
-        return count_parameters(self.encoder) + (count_parameters(self.recognizer) if self.recognizer else 0)
+        return _count(self.encoder) + (_count(self.recognizer) if self.recognizer else 0)
 
     def describe(self) -> str:
         """One line for reports: parameters and the formula."""
@@ -136,3 +146,20 @@ class PairScorer:
         if self.recognizer is not None:
             how += f" + {self.weights.get('pronunciation', 0.0):g} × phoneme-recognizer pronunciation cost"
         return how
+
+
+def _no_grad(array):
+    """torch.no_grad() for torch tensors; nothing to do for numpy arrays (no torch import)."""
+    if isinstance(array, np.ndarray):
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.no_grad()
+
+
+def _count(network) -> int:
+    if hasattr(network, "weights"):  # a numpy twin
+        return sum(int(w.size) for w in network.weights.values())
+    from .encoder import count_parameters
+
+    return count_parameters(network)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .encoder import EncoderDims, FrameEncoder
+from .pronunciation import greedy_phonemes, pronunciation_cost, sequence_cost  # noqa: F401  (re-exported)
 
 # Unit-length frame embeddings keep logits within ±|w|; a fixed scale lets the softmax be
 # sharp at once instead of after the weights have grown (CTC otherwise idles on blanks).
@@ -44,37 +45,3 @@ class PhonemeRecognizer(nn.Module):
         """One float32 [n_mels, T] image → log-probabilities [T, 1 + symbols], on the CPU."""
         device = next(self.parameters()).device
         return self(torch.from_numpy(image).unsqueeze(0).to(device))[1][0].log_softmax(-1).cpu()
-
-
-def greedy_phonemes(log_probs: torch.Tensor) -> list[int]:
-    """Best symbol per frame, repeats merged, blanks dropped: what the recognizer heard."""
-    best = log_probs.argmax(-1).tolist()
-    return [s for k, s in enumerate(best) if s != 0 and (k == 0 or s != best[k - 1])]
-
-
-def sequence_cost(log_probs: torch.Tensor, symbols: list[int]) -> float:
-    """−log P(symbols | frames) summed over all CTC alignments (nats)."""
-    if not symbols:
-        return float(-log_probs[:, 0].sum())  # all blank
-    return float(
-        nn.functional.ctc_loss(
-            log_probs[:, None],
-            torch.tensor([symbols]),
-            torch.tensor([log_probs.shape[0]]),
-            torch.tensor([len(symbols)]),
-            reduction="sum",
-            zero_infinity=True,
-        )
-    )
-
-
-def pronunciation_cost(reference_lp: torch.Tensor, attempt_lp: torch.Tensor) -> float:
-    """Nats per reference phoneme by which the attempt prefers its own best reading over the
-    phonemes heard in the reference. 0 = says what the reference says; one wrong phoneme of
-    five adds about (its confidence) / 5. A reference in which nothing is heard costs 0
-    (the DTW distance alone then decides)."""
-    heard = greedy_phonemes(reference_lp)
-    if not heard:
-        return 0.0
-    own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp))
-    return max(0.0, sequence_cost(attempt_lp, heard) - own) / len(heard)

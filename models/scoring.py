@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-import torch
 
 from preprocessing import Utterance, load_audio, preprocess
-from core.errors import MalsoriError
+from core.errors import MalsoriError, UsageError
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import ENGINES, Checkpoint, load_checkpoint
 from .distance import deviation_curve, worst_segment
 from .pair import Features, PairScorer
 
@@ -22,6 +21,7 @@ from .pair import Features, PairScorer
 # (audio, sample_rate), or a path to an audio file.
 Audio = Union[Features, Utterance, tuple, str, os.PathLike]
 
+ENGINE_ENV = "MALSORI_ENGINE"  # which networks serve the kiosk and the CLI: numpy (default) or torch
 WORST_SEGMENT_MS = 150  # width of the highlighted "differs most here" window
 
 
@@ -65,17 +65,26 @@ class Scorer:
         self.cfg = checkpoint.preprocess
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike) -> "Scorer":
-        return cls(load_checkpoint(path))
+    def from_path(cls, path: str | os.PathLike, *, engine: str = "torch") -> "Scorer":
+        return cls(load_checkpoint(path, engine=engine))
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "Scorer":
-        """The one loader of the kiosk and the CLI: `path` or the installed model, on one torch
-        thread (a pair is a few small convolutions: more threads only fight, on a Pi too)."""
+        """The one loader of the kiosk and the CLI: `path` or the installed model, its networks
+        run by numpy (models.numpy_net: the same scores without importing torch, which alone
+        costs ~280 MB and ~2 s to start — too much for a Raspberry Pi). MALSORI_ENGINE=torch
+        serves with the torch networks instead, on one thread (a pair is a few small
+        convolutions: more threads only fight, on a Pi too)."""
         from core.paths import default_model_path
 
-        torch.set_num_threads(1)
-        return cls.from_path(path or default_model_path())
+        engine = os.environ.get(ENGINE_ENV) or "numpy"
+        if engine not in ENGINES:
+            raise UsageError(f"{ENGINE_ENV}={engine!r}: use one of {', '.join(ENGINES)}")
+        if engine == "torch":
+            import torch
+
+            torch.set_num_threads(1)
+        return cls.from_path(path or default_model_path(), engine=engine)
 
     def prepare(self, audio: Audio, *, side: str = "audio") -> Utterance:
         """Anything score_pair accepts → Utterance through this model's own front end.

@@ -121,7 +121,7 @@ _LOADED_TRAINING = (
     "from app.cli import main\n"
     "rc = main(sys.argv[1:])\n"
     "print(json.dumps({'rc': rc, 'training': sorted(m for m in sys.modules if m.split('.')[0] == 'training'),"
-    " 'models': 'models.scoring' in sys.modules}))\n"
+    " 'models': 'models.scoring' in sys.modules, 'torch': 'torch' in sys.modules}))\n"
 )
 
 
@@ -141,12 +141,14 @@ def test_malsori_score_loads_no_training_module(tmp_path):
     report = _run_malsori(["score", str(ref), str(att)], tmp_path)
     assert report["rc"] == 0 and report["models"]  # it really scored
     assert report["training"] == []
+    assert not report["torch"]  # the networks run in numpy: torch alone is ~280 MB and ~2 s (a Pi's budget)
 
 
 def test_the_kiosk_loads_its_model_without_training_modules(tmp_path):
     report = _run_malsori(["kiosk", "--windowed", "--exit-when-ready"], tmp_path, QT_QPA_PLATFORM="offscreen")
     assert report["rc"] == 0 and report["models"]  # the model was loaded
     assert report["training"] == []
+    assert not report["torch"]
 
 
 def test_the_parser_imports_only_the_chosen_command():

@@ -1,0 +1,218 @@
+"""The serving networks in numpy: read a checkpoint and run the encoder, the recognizer and the
+CTC cost without importing torch.
+
+Why: `import torch` alone costs ~280 MB of memory and ~2 s of start-up — more than the whole
+rest of a score — and a Raspberry Pi has 1–2 GB and a slow card. The networks are small
+(a few 3×3 convolutions, a linear projection, two dilated 1-D convolutions), so numpy runs
+them in a few milliseconds. Training and evaluation keep torch (`models.encoder`,
+`models.phonemes`); these functions mirror those modules' `forward` step by step, and
+tests/test_numpy_net.py holds the two to the same numbers on the shipped model.
+
+Everything here is float32 [channels, height, time] without a batch axis: serving scores
+one take at a time.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+LOGIT_SCALE = 10.0  # models.phonemes.LOGIT_SCALE (kept equal by a test; importing it would import torch)
+
+_DTYPES = {
+    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
+    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
+    "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+}
+
+
+class _StorageType:
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+def _rebuild_tensor(storage, offset, size, stride, *_ignored):
+    """torch._utils._rebuild_tensor_v2 for a contiguous CPU tensor → numpy array (a copy)."""
+    itemsize = storage.dtype.itemsize
+    return np.lib.stride_tricks.as_strided(storage[offset:], shape=tuple(size),
+                                           strides=tuple(s * itemsize for s in stride)).copy()
+
+
+class _Unpickler(pickle.Unpickler):
+    """Only what a malsori checkpoint holds: plain containers, numbers, strings and tensors
+    (like torch.load(weights_only=True), nothing else is constructed)."""
+
+    def __init__(self, file, archive: zipfile.ZipFile, prefix: str):
+        super().__init__(file)
+        self.archive, self.prefix = archive, prefix
+
+    def find_class(self, module, name):
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return _rebuild_tensor
+        if module == "torch" and name in _DTYPES:
+            return _StorageType(_DTYPES[name])
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        raise pickle.UnpicklingError(f"unexpected object in a checkpoint: {module}.{name}")
+
+    def persistent_load(self, pid):
+        kind, storage_type, key, _location, _numel = pid
+        if kind != "storage" or not isinstance(storage_type, _StorageType):
+            raise pickle.UnpicklingError(f"unexpected storage {pid!r}")
+        data = self.archive.read(f"{self.prefix}data/{key}")
+        return np.frombuffer(data, dtype=storage_type.dtype)
+
+
+def read_torch_file(path: str | Path):
+    """What `torch.load(path, weights_only=True)` returns, with numpy arrays for tensors.
+
+    Reads the zip format torch.save has written since torch 1.6 (little-endian). Raises
+    ValueError (or zipfile/pickle errors) for anything else.
+    """
+    with zipfile.ZipFile(path) as archive:
+        pkl = next((n for n in archive.namelist() if n.endswith("/data.pkl")), None)
+        if pkl is None:
+            raise ValueError("not a torch zip file (no data.pkl)")
+        prefix = pkl[: -len("data.pkl")]
+        if prefix + "byteorder" in archive.namelist() and archive.read(prefix + "byteorder") != b"little":
+            raise ValueError("big-endian checkpoint")
+        with archive.open(pkl) as f:
+            return _Unpickler(f, archive, prefix).load()
+
+
+# --- the networks' forward passes ----------------------------------------------------------
+
+def normalize_image(image: np.ndarray, *, band_norm: bool) -> np.ndarray:
+    """models.encoder.normalize_image for one unpadded image [F, T]."""
+    if not band_norm:
+        return image * np.float32(2.0) - np.float32(1.0)
+    centred = image - image.mean(axis=1, keepdims=True)
+    var = np.square(centred).sum() / np.float32(image.shape[0] * image.shape[1])
+    return centred / (np.sqrt(var) + np.float32(1e-3))
+
+
+def conv2d_3x3(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """[C, H, W] * [O, C, 3, 3] with padding 1 → [O, H, W] (as one matrix product)."""
+    c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    cols = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # [C, H, W, 3, 3]
+    cols = cols.transpose(0, 3, 4, 1, 2).reshape(c * 9, h * w)
+    return (weight.reshape(weight.shape[0], -1) @ cols + bias[:, None]).reshape(-1, h, w)
+
+
+def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, dilation: int) -> np.ndarray:
+    """[C, T] * [O, C, K] with 'same' padding and the given dilation → [O, T]."""
+    k = weight.shape[2]
+    pad = (k // 2) * dilation
+    padded = np.pad(x, ((0, 0), (pad, pad)))
+    t = x.shape[1]
+    taps = np.concatenate([padded[:, i * dilation: i * dilation + t] for i in range(k)], axis=0)  # [K*C, T]
+    return weight.transpose(0, 2, 1).reshape(weight.shape[0], -1) @ taps + bias[:, None]
+
+
+def encode(weights: dict, dims, image: np.ndarray, *, prefix: str = "") -> np.ndarray:
+    """models.encoder.FrameEncoder for one image float32 [n_mels, T] → unit-length [T, embed_dim].
+
+    weights: the encoder's state dict (numpy arrays); prefix: "encoder." inside a recognizer.
+    """
+    x = normalize_image(np.asarray(image, dtype=np.float32), band_norm=dims.band_norm)[None]  # [1, F, T]
+    for i in range(len(dims.channels)):
+        k = 3 * i  # conv, ReLU, MaxPool per block in the nn.Sequential
+        x = np.maximum(conv2d_3x3(x, weights[f"{prefix}conv.{k}.weight"], weights[f"{prefix}conv.{k}.bias"]), 0)
+        c, h, t = x.shape
+        x = x[:, : h // 2 * 2].reshape(c, h // 2, 2, t).max(axis=2)
+    c, f, t = x.shape
+    x = x.transpose(2, 0, 1).reshape(t, c * f) @ weights[f"{prefix}project.weight"].T + weights[f"{prefix}project.bias"]
+    h = x.T  # [D, T]
+    for i in range(dims.context_layers):
+        h = h + conv1d(np.maximum(h, 0), weights[f"{prefix}context.{i}.weight"], weights[f"{prefix}context.{i}.bias"],
+                       dilation=2**i)
+    x = h.T
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+
+
+def recognizer_log_probs(weights: dict, dims, image: np.ndarray) -> np.ndarray:
+    """models.phonemes.PhonemeRecognizer.log_probs: image [n_mels, T] → [T, 1 + symbols]."""
+    emb = encode(weights, dims, image, prefix="encoder.")
+    logits = (emb * np.float32(LOGIT_SCALE)) @ weights["head.weight"].T + weights["head.bias"]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def ctc_cost(log_probs: np.ndarray, symbols: list[int]) -> float:
+    """−log P(symbols | frames) over all CTC alignments, blank = 0 (torch's ctc_loss with
+    reduction='sum' and zero_infinity=True: an impossible alignment costs 0)."""
+    lp = np.asarray(log_probs, dtype=np.float64)
+    if not symbols:
+        return float(-lp[:, 0].sum())
+    ext = np.zeros(2 * len(symbols) + 1, dtype=np.int64)
+    ext[1::2] = symbols
+    # a skip over a blank is allowed into a symbol that differs from the one two back
+    skip = np.zeros(len(ext), dtype=bool)
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    alpha = np.full(len(ext), -np.inf)
+    alpha[:2] = lp[0, ext[:2]]
+    for t in range(1, lp.shape[0]):
+        prev1 = np.concatenate(([-np.inf], alpha[:-1]))
+        prev2 = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + lp[t, ext]
+    total = np.logaddexp(alpha[-1], alpha[-2])
+    return 0.0 if not np.isfinite(total) else float(-total)
+
+
+# --- the networks as objects with the torch modules' serving methods ------------------------
+
+def encoder_shapes(dims, prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """The state-dict entries FrameEncoder(dims) has, with their shapes."""
+    shapes, c_in, height = {}, 1, dims.n_mels
+    for i, c_out in enumerate(dims.channels):
+        shapes[f"{prefix}conv.{3 * i}.weight"], shapes[f"{prefix}conv.{3 * i}.bias"] = (c_out, c_in, 3, 3), (c_out,)
+        c_in, height = c_out, height // 2
+    shapes[f"{prefix}project.weight"], shapes[f"{prefix}project.bias"] = (dims.embed_dim, c_in * height), (dims.embed_dim,)
+    for i in range(dims.context_layers):
+        shapes[f"{prefix}context.{i}.weight"] = (dims.embed_dim, dims.embed_dim, dims.context_kernel)
+        shapes[f"{prefix}context.{i}.bias"] = (dims.embed_dim,)
+    return shapes
+
+
+def checked_weights(state_dict: dict, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """float32 copies of the state dict, or ValueError when it does not fit the network (what
+    torch's load_state_dict refuses, refused here too)."""
+    missing = sorted(set(shapes) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(shapes))
+    if missing or unexpected:
+        raise ValueError(f"weights do not fit the network (missing {missing}, unexpected {unexpected})")
+    wrong = [k for k, shape in shapes.items() if tuple(np.shape(state_dict[k])) != shape]
+    if wrong:
+        raise ValueError(f"weights of the wrong shape: {wrong}")
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in state_dict.items()}
+
+
+class NumpyEncoder:
+    """`FrameEncoder`'s serving twin: `embed(image)` gives the same unit-length frame embeddings."""
+
+    def __init__(self, dims, state_dict: dict):
+        self.dims = dims
+        self.weights = checked_weights(state_dict, encoder_shapes(dims))
+
+    def embed(self, image: np.ndarray) -> np.ndarray:
+        """float32 [n_mels, T] → unit-length embeddings float32 [T, embed_dim]."""
+        return encode(self.weights, self.dims, image)
+
+
+class NumpyRecognizer:
+    """`PhonemeRecognizer`'s serving twin: `log_probs(image)` → float32 [T, 1 + symbols]."""
+
+    def __init__(self, dims, symbols, state_dict: dict):
+        self.dims = dims
+        self.symbols = tuple(symbols)
+        shapes = {**encoder_shapes(dims, "encoder."), "head.weight": (len(self.symbols) + 1, dims.embed_dim),
+                  "head.bias": (len(self.symbols) + 1,)}
+        self.weights = checked_weights(state_dict, shapes)
+
+    def log_probs(self, image: np.ndarray) -> np.ndarray:
+        return recognizer_log_probs(self.weights, self.dims, image)

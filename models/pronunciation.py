@@ -1,0 +1,49 @@
+"""The pronunciation cost of a pair, from the phoneme recognizer's log-probabilities (see
+models.recognizer): torch tensors in training and evaluation, numpy arrays when serving
+without torch (models.numpy_net). One formula for both."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import numpy_net
+
+
+def greedy_phonemes(log_probs) -> list[int]:
+    """Best symbol per frame, repeats merged, blanks dropped: what the recognizer heard."""
+    best = log_probs.argmax(-1).tolist()
+    return [s for k, s in enumerate(best) if s != 0 and (k == 0 or s != best[k - 1])]
+
+
+def sequence_cost(log_probs, symbols: list[int]) -> float:
+    """−log P(symbols | frames) summed over all CTC alignments (nats). log_probs: a torch
+    tensor (training, evaluation) or a numpy array (serving without torch, same numbers)."""
+    if isinstance(log_probs, np.ndarray):
+        return numpy_net.ctc_cost(log_probs, symbols)
+    if not symbols:
+        return float(-log_probs[:, 0].sum())  # all blank
+    import torch
+    from torch import nn
+
+    return float(
+        nn.functional.ctc_loss(
+            log_probs[:, None],
+            torch.tensor([symbols]),
+            torch.tensor([log_probs.shape[0]]),
+            torch.tensor([len(symbols)]),
+            reduction="sum",
+            zero_infinity=True,
+        )
+    )
+
+
+def pronunciation_cost(reference_lp, attempt_lp) -> float:
+    """Nats per reference phoneme by which the attempt prefers its own best reading over the
+    phonemes heard in the reference. 0 = says what the reference says; one wrong phoneme of
+    five adds about (its confidence) / 5. A reference in which nothing is heard costs 0
+    (the DTW distance alone then decides)."""
+    heard = greedy_phonemes(reference_lp)
+    if not heard:
+        return 0.0
+    own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp))
+    return max(0.0, sequence_cost(attempt_lp, heard) - own) / len(heard)
