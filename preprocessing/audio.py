@@ -37,7 +37,7 @@ def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR, max_duration_s:
 
     y, file_sr = _read_soundfile(path)
     if y is None:
-        y, file_sr = _read_ffmpeg(path)
+        y, file_sr = _read_ffmpeg(path, max_duration_s=max_duration_s)
     if y.size == 0:
         raise EmptyAudioError(f"{path}: the file holds no audio samples")
     if not np.all(np.isfinite(y)):
@@ -74,12 +74,15 @@ def _read_soundfile(path: Path):
     return to_mono(y), int(file_sr)
 
 
-def _read_ffmpeg(path: Path):
+def _read_ffmpeg(path: Path, *, max_duration_s: float | None = None):
+    """Decode with ffmpeg. With max_duration_s, ffmpeg stops a little past it (`-t`): an
+    hour-long m4a is refused after decoding ~30 s, not after filling the memory first."""
     from pydub import AudioSegment
     from pydub.exceptions import CouldntDecodeError
 
+    limit = None if max_duration_s is None else max_duration_s + 1.0
     try:
-        seg = AudioSegment.from_file(str(path))
+        seg = AudioSegment.from_file(str(path), duration=limit)
     except (CouldntDecodeError, IndexError, OSError, ValueError) as exc:
         raise AudioDecodeError(
             f"{path}: not a readable audio file (corrupt, truncated or unsupported format)"
@@ -88,4 +91,8 @@ def _read_ffmpeg(path: Path):
     if seg.channels > 1:
         samples = samples.reshape(-1, seg.channels)
     samples = to_mono(samples) / float(1 << (8 * seg.sample_width - 1))
+    if max_duration_s is not None and len(samples) > max_duration_s * seg.frame_rate:
+        raise AudioTooLongError(
+            f"{path}: the audio is longer than {max_duration_s:.0f} s; at most {max_duration_s:.0f} s can be scored"
+        )
     return samples, int(seg.frame_rate)

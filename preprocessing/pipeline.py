@@ -78,6 +78,10 @@ def preprocess(y: np.ndarray, *, sr: int, cfg: PreprocessConfig) -> Utterance:
         raise ValueError("expected mono audio of shape (samples,)")
     warnings = check_audio(y, sr=sr, cfg=cfg)
     duration = len(y) / sr
+    if duration < cfg.min_speech_s:  # too short to hold a word, whatever the VAD would say
+        raise SpeechTooShortError(
+            f"the recording is only {duration:.2f} s long; say the whole word (at least {cfg.min_speech_s:.1f} s)"
+        )
     y = resample(y, orig_sr=sr, sr=cfg.sample_rate)
     sr = cfg.sample_rate
     y = remove_rumble(y, sr=sr, cfg=cfg)

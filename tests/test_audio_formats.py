@@ -82,3 +82,15 @@ def test_stereo_is_averaged_to_mono(tmp_path, source):
     path = tmp_path / "lr.wav"
     sf.write(path, np.stack([source, np.zeros_like(source)], axis=1), SR, subtype="FLOAT")
     assert np.allclose(load_audio(path), source / 2, atol=1e-6)
+
+
+def test_a_long_m4a_is_refused_after_decoding_little_more_than_the_limit(tmp_path):
+    """ffmpeg formats have no header duration soundfile can read: decoding stops past the limit."""
+    from core.errors import AudioTooLongError
+
+    path = tmp_path / "lecture.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=300:r=16000:d=120", "-ac", "1",
+                    "-c:a", "aac", "-b:a", "16k", str(path)], check=True, timeout=120)
+    with pytest.raises(AudioTooLongError, match="longer than 30 s"):
+        load_audio(path, max_duration_s=30.0)
+    assert len(load_audio(path)) == pytest.approx(120 * 16_000, rel=0.01)  # no limit: all of it

@@ -424,6 +424,15 @@ def test_settings_round_trip_and_survive_a_broken_file(tmp_path):
     assert list(tmp_path.glob("config.json.corrupt-*")) == backups
 
 
+def test_two_broken_configs_in_one_second_keep_two_backups(tmp_path):
+    path = tmp_path / "config.json"
+    for broken in ("{first", "{second", "{third"):  # far quicker than a second apart
+        path.write_text(broken, encoding="utf-8")
+        save_settings(KioskSettings(), path)
+    kept = sorted(b.read_text(encoding="utf-8") for b in tmp_path.glob("config.json.corrupt-*"))
+    assert kept == ["{first", "{second", "{third"]
+
+
 def test_workers_run_off_the_gui_thread_and_report_back_on_it(qtbot):
     from PyQt5.QtCore import QThread
 

@@ -132,3 +132,10 @@ def test_an_old_checkpoints_front_end_gets_the_rumble_filter():
     """A config saved before highpass_hz existed loads with the filter on."""
     old = {k: v for k, v in CFG.to_dict().items() if k != "highpass_hz"}
     assert PreprocessConfig.from_dict(old).highpass_hz == CFG.highpass_hz > 0
+
+
+@pytest.mark.parametrize("seconds", [0.01, 0.05, 0.15])
+def test_a_clip_shorter_than_a_word_is_too_little_speech_not_no_speech(seconds):
+    clip = speak("사과")[: int(seconds * SR)]  # loud speech from its first sample
+    with pytest.raises(SpeechTooShortError, match=f"only {seconds:.2f} s long"):
+        preprocess(clip, sr=SR, cfg=CFG)

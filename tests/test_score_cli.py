@@ -331,3 +331,20 @@ def test_a_closed_pipe_stops_quietly_like_other_tools(env, words, json_flag):
     assert proc.returncode == 141  # what a shell shows for a tool SIGPIPE stopped
     assert proc.stderr == ""  # no "internal error", no traceback
     assert not list((env / "home").rglob("*.log"))  # nothing logged as an internal error
+
+
+def test_pairs_results_can_go_to_standard_output(env, words, capsys):
+    pairs = _pairs_csv(env / "pairs.csv", [(words["ref"], words["same"]), (words["ref"], words["other"])])
+    assert main(["score", "--pairs", str(pairs), "--out", "-"]) == 0
+    captured = capsys.readouterr()
+    rows = list(csv.DictReader(captured.out.splitlines()))
+    assert [r["row"] for r in rows] == ["2", "3"] and all(0 <= float(r["score"]) <= 100 for r in rows)
+    assert "standard output" in captured.err and not (env / "-").exists()
+
+
+def test_every_json_field_is_documented(env, words, capsys):
+    assert main(["score", str(words["ref"]), str(words["same"]), "--json"]) == 0
+    fields = json.loads(capsys.readouterr().out)
+    page = (REPO_ROOT / "docs" / "engine.md").read_text(encoding="utf-8")
+    documented = page[page.index("`--json` prints"):].split("\n\n")[0]
+    assert [f for f in fields if f"`{f}`" not in documented] == []

@@ -364,3 +364,27 @@ def test_show_lists_into_a_closed_pipe_stops_quietly(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MALSORI_ASSETS"}  # the shipped lists: output to write
     proc = run_into_closed_pipe([sys.executable, "-m", "app.cli", "tts", "--show-lists"], env=env)
     assert (proc.returncode, proc.stderr) == (141, "")
+
+
+@pytest.mark.parametrize("suffix, container", [(".wav", "WAV"), (".flac", "FLAC"), (".ogg", "OGG"), (".mp3", "MP3")])
+def test_cli_writes_the_format_the_output_name_asks_for(tmp_path, capsys, suffix, container):
+    out = tmp_path / f"ref{suffix}"
+    assert main(["tts", KO_WORD, "--engine", "espeak", "-o", str(out), "--cache-dir", str(tmp_path / "c")]) == 0
+    assert sf.info(str(out)).format == container
+    y, sr = sf.read(str(out))
+    assert sr == 16_000 and len(y) / sr > 0.3
+
+
+def test_cli_refuses_an_output_name_without_a_known_ending(tmp_path, capsys):
+    code = main(["tts", KO_WORD, "--engine", "espeak", "-o", str(tmp_path / "ref"), "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and ".wav, .flac, .ogg, .mp3" in err
+    assert not (tmp_path / "ref").exists()
+
+
+def test_cli_unwritable_output_is_exit_13_naming_the_path_once(tmp_path, capsys):
+    target = tmp_path / "a-file" / "ref.wav"  # a file where the folder should be
+    (tmp_path / "a-file").write_text("")
+    code = main(["tts", KO_WORD, "--engine", "espeak", "-o", str(target), "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 13 and err.count("\n") == 1 and err.count(str(tmp_path / "a-file")) == 1

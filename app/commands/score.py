@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p.add_argument("--lang", default="ko", help="language of --text (default: ko)")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.add_argument("--pairs", type=Path, help="CSV with 'reference' and 'attempt' columns (paths relative to the CSV)")
-    p.add_argument("--out", type=Path, help="with --pairs: where to write the results CSV")
+    p.add_argument("--out", type=Path, help="with --pairs: where to write the results CSV ('-': standard output)")
     p.add_argument("--jobs", type=positive_int, help="with --pairs: worker processes "
                    f"(default: one per {MIN_PAIRS_PER_WORKER} pairs, at most one per core)")
     p.add_argument("--model", type=Path, help="checkpoint to use (default: the shipped model)")
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         if args.files or args.text is not None or args.json:
             raise UsageError("--pairs takes no FILE arguments, --text or --json (results go to --out)")
         if not args.out:
-            raise UsageError("--pairs needs --out RESULTS.csv")
+            raise UsageError("--pairs needs --out RESULTS.csv (or --out - for standard output)")
         return _score_pairs(args)
     if args.out or args.jobs:
         raise UsageError("--out and --jobs go with --pairs")
@@ -167,7 +167,9 @@ def _score_pairs(args: argparse.Namespace) -> int:
     from core.fileio import atomic_write_text, check_writable
     from core.paths import default_model_path
 
-    check_writable(args.out)  # before the work, not after it
+    to_stdout = str(args.out) == "-"
+    if not to_stdout:
+        check_writable(args.out)  # before the work, not after it
     pairs = read_pairs(args.pairs)
     model_path = args.model or default_model_path()
     scorer = _load_scorer(model_path)  # fail fast on a missing/corrupt model
@@ -193,10 +195,14 @@ def _score_pairs(args: argparse.Namespace) -> int:
     writer = csv.DictWriter(buf, fieldnames=RESULT_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(results)
-    atomic_write_text(args.out, buf.getvalue())
+    if to_stdout:
+        sys.stdout.write(buf.getvalue())
+    else:
+        atomic_write_text(args.out, buf.getvalue())
 
     failed = [r for r in results if r.get("error")]
     for r in failed:
         print(f"malsori: row {r['row']} failed: {r['error']}", file=sys.stderr)
-    print(f"malsori: scored {len(results) - len(failed)} of {len(results)} pairs -> {args.out}", file=sys.stderr)
+    print(f"malsori: scored {len(results) - len(failed)} of {len(results)} pairs -> {'standard output' if to_stdout else args.out}",
+          file=sys.stderr)
     return 1 if failed else 0

@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     )
     p.add_argument("text", nargs="?", help="the word or sentence to speak")
     p.add_argument("--lang", default="ko", help="language of TEXT: ko, en, … (default: ko)")
-    p.add_argument("-o", "--output", type=Path, help="write the reference here (.wav or .flac, 16 kHz mono)")
+    p.add_argument("-o", "--output", type=Path, help="write the reference here, 16 kHz mono, in the format its name ends in: "
+                   ".wav, .flac, .ogg or .mp3")
     p.add_argument("--engine", choices=["auto", "gtts", "espeak"], default="auto",
                    help="auto: cache, then gTTS, then espeak-ng (default); gtts or espeak: only that engine")
     p.add_argument("--slow", action="store_true", help="a slower reading")
@@ -62,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _one(args: argparse.Namespace) -> int:
     from app.tts import get_reference
+    from core.fileio import check_writable
+
+    if args.output:
+        output_format(args.output)  # a name we cannot honour is refused before any work
+        check_writable(args.output)
 
     ref = get_reference(args.text, lang=args.lang, engine=args.engine, slow=args.slow, cache_dir=args.cache_dir,
                         gtts_timeout_s=args.timeout, voice=args.voice)
@@ -75,20 +81,35 @@ def _one(args: argparse.Namespace) -> int:
     return 0
 
 
+# -o's file name ending → (soundfile format, subtype): the file holds what its name says.
+OUTPUT_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"),
+                  ".mp3": ("MP3", "MPEG_LAYER_III")}
+
+
+def output_format(path: Path) -> tuple[str, str]:
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"-o {path}: give a name ending in {', '.join(OUTPUT_FORMATS)} "
+                         "(the file is written in the format its name asks for)")
+    return fmt
+
+
 def _write_audio(path: Path, ref) -> Path:
+    """Write the reference as the format the name asks for; OutputError (exit 13) when the
+    file cannot be written (the message names the path once)."""
     import io
 
     import soundfile as sf
 
     from core.fileio import atomic_write_bytes
 
-    fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+    fmt, subtype = output_format(path)
     buf = io.BytesIO()
-    sf.write(buf, ref.audio, ref.sr, format=fmt, subtype="PCM_16")
     try:
-        return atomic_write_bytes(path, buf.getvalue())
-    except OSError as exc:
-        raise TTSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        sf.write(buf, ref.audio, ref.sr, format=fmt, subtype=subtype)
+    except (sf.LibsndfileError, ValueError, TypeError) as exc:  # an old system libsndfile without mp3
+        raise UsageError(f"-o {path}: this system's libsndfile cannot write {fmt} ({exc}); use .wav or .flac") from exc
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def _entries(lists: list[str]):

@@ -82,11 +82,21 @@ def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
     config = _read_config(path)
     if not config and _is_corrupt(path):
         # Keep what the operator (or `malsori mic use`) wrote, e.g. the "microphone" key, to fix by hand.
-        backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        backup = _free_backup_name(path)
         path.replace(backup)
         log.warning("%s was not readable JSON: kept as %s, writing a fresh one", path, backup)
     config[CONFIG_KEY] = asdict(settings)
     return atomic_write_json(path, config)
+
+
+def _free_backup_name(path: Path) -> Path:
+    """config.json.corrupt-20260101-120000, then -2, -3 …: two rescues in one second both stay."""
+    stem = f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+    backup, n = path.with_name(stem), 1
+    while backup.exists():
+        n += 1
+        backup = path.with_name(f"{stem}-{n}")
+    return backup
 
 
 def _read_config(path: Path) -> dict:
