@@ -68,3 +68,30 @@ def test_gain_and_noise_perturbations_hit_their_levels():
     noisy = add_noise(y, sr=sr, snr_db=10.0, rng=np.random.default_rng(0))
     noise_power = np.mean((noisy - y)[: int(0.3 * sr)] ** 2)  # the silent part is noise only
     assert 10 * np.log10(speech_power(y, sr=sr) / noise_power) == pytest.approx(10.0, abs=1.0)
+
+
+def test_a_target_without_data_is_not_measured_rather_than_missed_and_plots_warn_nothing(tmp_path):
+    """Real-voice data has no one-edit pairs: its AUC is n/a, which is neither met nor MISSED,
+    and the plot of that panel draws no empty legend (matplotlib warned "No artists with labels")."""
+    import math
+    import warnings
+
+    from training.dataset import PairRecord
+    from training.evaluate import TARGETS, MethodResult, markdown_table, plot_histograms, plot_roc
+
+    records = [PairRecord("r.wav", f"a{i}.wav", target, kind, -1 if kind != "correct" else 0, "w", "v", "test",
+                          None, 0.0) for i, (target, kind) in enumerate([(1.0, "correct"), (0.0, "other_word")] * 3)]
+    scores = np.array([90.0, 10.0] * 3)
+    metrics = {key: math.nan for key in TARGETS} | {"auc_other": 1.0}
+    methods = [MethodResult(name, scores, note="n", metrics=dict(metrics)) for name in ("model", "MFCC-DTW")]
+    info = {"split": "test", "pairs": 6, "by_kind": {"correct": 3, "other_word": 3}, "words": 1,
+            "words_also_in_train": 0, "voices": ["v"], "voices_also_in_train": [], "robustness_pairs": 0,
+            "robustness_refused": 0, "seconds": 1.0}
+    table = markdown_table(methods, info)
+    assert "ROC AUC correct vs 1 edit: not measured" in table
+    assert "MISSED" not in table  # auc_other 1.0 is met; the rest has no data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any matplotlib warning fails the test
+        plot_roc(records, methods, tmp_path / "roc.png")
+        plot_histograms(records, methods, tmp_path / "hist.png")
+    assert (tmp_path / "roc.png").stat().st_size > 0

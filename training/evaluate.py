@@ -334,6 +334,10 @@ TARGETS = {  # metric: (label, format, acceptance test or None)
 }
 
 
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def markdown_table(methods: list[MethodResult], info: dict) -> str:
     names = [m.name for m in methods]
     lines = ["| metric | " + " | ".join(names) + " | target |", "|---|" + "---|" * (len(names) + 1)]
@@ -341,7 +345,7 @@ def markdown_table(methods: list[MethodResult], info: dict) -> str:
         cells = []
         for m in methods:
             v = m.metrics.get(key, math.nan)
-            cells.append("n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v))
+            cells.append("n/a" if _missing(v) else fmt.format(v))
         target = {"auc_edit1": "≥ 0.90 and ≥ DTW + 0.15", "auc_other": "≥ 0.99", "spearman": "≥ 0.8",
                   "gain_mean_abs": "≤ 1", "noise_median_drop": "≤ 5"}.get(key, "")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {target} |")
@@ -351,9 +355,10 @@ def markdown_table(methods: list[MethodResult], info: dict) -> str:
         if ok is None:
             continue
         v = model.get(key, math.nan)
-        passed = (not math.isnan(v)) and ok(v)
-        if key == "auc_edit1":
-            passed = passed and v >= dtw["auc_edit1"] + 0.15
+        if _missing(v) or (key == "auc_edit1" and _missing(dtw.get("auc_edit1"))):
+            verdicts.append(f"- {label}: not measured (n/a: this data has no such pairs)")
+            continue
+        passed = ok(v) and (key != "auc_edit1" or v >= dtw["auc_edit1"] + 0.15)
         verdicts.append(f"- {label}: {'met' if passed else 'MISSED'}")
     notes = [f"- **{m.name}**: {m.note}" for m in methods]
     return "\n".join([
@@ -400,7 +405,8 @@ def plot_roc(records: list[PairRecord], methods: list[MethodResult], path: Path)
                 ax.plot(fpr, tpr, label=f"{m.name} (AUC {auc(m.scores[correct], m.scores[neg]):.3f})")
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
         ax.set(title=title, xlabel="wrong takes accepted (FPR)", ylabel="correct takes accepted (TPR)")
-        ax.legend(loc="lower right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # no curve (no such pairs): no empty legend, no warning
+            ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     save_png(fig, path)
 
@@ -417,7 +423,8 @@ def plot_histograms(records: list[PairRecord], methods: list[MethodResult], path
         for name, mask in _groups(records):
             ax.hist(m.scores[mask], bins=bins, histtype="step", lw=1.5, density=True, label=name)
         ax.set(title=m.name, xlabel="score (0–100)")
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     np.atleast_1d(axes)[0].set_ylabel("density")
     fig.tight_layout()
     save_png(fig, path)
