@@ -249,6 +249,7 @@ def test_escape_and_close_need_the_operator_code(qtbot, home):
     assert w.isVisible() and w.pages.currentWidget() is w.pin_pad
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
     assert w.pages.currentWidget() is w.operator_panel
     assert not w.operator_exit
     click(qtbot, w.operator_panel.exit_button)
@@ -298,6 +299,7 @@ def test_five_wrong_codes_lock_the_pad_for_a_while(qtbot, home):
     qtbot.waitUntil(lambda: all(key.isEnabled() for key in pad.keys.values()), timeout=5000)
     for digit in SETTINGS.operator_pin:
         click(qtbot, pad.keys[digit])
+    click(qtbot, pad.keys["OK"])
     assert w.pages.currentWidget() is w.operator_panel
 
 
@@ -331,6 +333,7 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home, reachabl
     w.ask_operator_code()
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
     panel = w.operator_panel
     qtbot.waitUntil(lambda: panel.gtts.text() != "checking…", timeout=10_000)
     expected = "reachable — the Google voice" if reachable else "not reachable — the offline voice"
@@ -479,6 +482,7 @@ def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, t
     w.ask_operator_code()
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
     panel = w.operator_panel
     qtbot.waitUntil(lambda: panel.mic_button.isEnabled(), timeout=10_000)
     assert panel.mic.itemText(0).startswith("USB PnP Sound Device [Device]")  # USB first
@@ -536,6 +540,7 @@ def test_no_microphone_gives_a_friendly_message(qtbot, home, mic, monkeypatch):
     w.ask_operator_code()
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
     assert w.operator_panel.status.text() == f"Last problem — {c.last_problem}"
 
 
@@ -579,3 +584,35 @@ def test_a_hangul_font_is_chosen_and_has_the_glyphs(qtbot):
     assert family is not None, "install fonts-nanum (deploy/setup.sh) or put a Hangul font in assets/fonts"
     metrics = QFontMetrics(QApplication.instance().font())
     assert all(metrics.inFont(ch) for ch in "말소리사과")
+
+
+def test_the_code_is_taken_on_ok_so_that_ok_never_lands_on_the_operator_screen(qtbot, home):
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w = kiosk.window
+    w.ask_operator_code()
+    for digit in SETTINGS.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    assert w.pages.currentWidget() is w.pin_pad  # the right digits alone do not open it
+    click(qtbot, w.pin_pad.keys["OK"])
+    assert w.pages.currentWidget() is w.operator_panel
+    assert not w.operator_panel.strictness.view().isVisible()  # no drop-down opened under the finger
+
+
+def test_a_fresh_config_shows_and_saves_the_list_learners_are_served(qtbot, home):
+    """No word list configured: the kiosk serves the first list with Korean entries; the
+    operator's box shows that list (it showed the first list of all, en_beginner) and Save keeps it."""
+    from core.paths import config_path
+
+    fresh = KioskSettings(lang="ko", tts_engine="espeak", idle_timeout_s=600.0)  # word_list ""
+    kiosk = make_kiosk(qtbot, fresh, wait_model=False, gtts_reachable=lambda: False)
+    w = kiosk.window
+    served = [e.text for e in kiosk.controller.entries]
+    assert served and w.serving_list
+    w.ask_operator_code()
+    for digit in fresh.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
+    assert w.operator_panel.word_list.currentText() == w.serving_list
+    click(qtbot, w.operator_panel.save_button)
+    assert json.loads(config_path().read_text(encoding="utf-8"))["kiosk"]["word_list"] == w.serving_list
+    assert [e.text for e in kiosk.controller.entries] == served  # Save changed nothing learners see

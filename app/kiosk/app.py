@@ -108,6 +108,7 @@ class Kiosk:
                                   on_settings_saved=self.apply_settings, clock=clock)
         if isinstance(self.runner, QObject):
             self.runner.setParent(self.window)  # late results for a closed window are dropped
+        self.window.serving_list = path.stem if path else ""
         if problem:
             self.window.start_message.setText(problem)
 
@@ -119,7 +120,8 @@ class Kiosk:
             self.window.start_message.setText(f"Settings could not be saved: {exc}")
         self.settings = settings
         self.controller.apply_settings(settings)
-        _, entries, problem = load_word_list(settings)
+        path, entries, problem = load_word_list(settings)
+        self.window.serving_list = path.stem if path else ""
         self.controller.set_entries(entries)
         self.controller.reset_session()
         self.window.start_message.setText(problem)

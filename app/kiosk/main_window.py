@@ -167,6 +167,7 @@ class KioskWindow(QMainWindow):
         self.controller = controller
         self.runner = runner
         self.list_names = list_names
+        self.serving_list = ""  # the stem of the list learners practise now (set by the Kiosk)
         self.on_settings_saved = on_settings_saved
         self.allow_close = False
         self.operator_exit = False  # set by the operator's "Exit kiosk" (see app.OPERATOR_EXIT_CODE)
@@ -449,7 +450,7 @@ class KioskWindow(QMainWindow):
 
     def _open_operator(self) -> None:
         self.controller.go_home()
-        self.operator_panel.open(self.controller.settings, self.list_names)
+        self.operator_panel.open(self.controller.settings, self.list_names, serving=self.serving_list)
         if self.controller.last_problem:  # the detail the learner was spared
             self.operator_panel.status.setText(f"Last problem — {self.controller.last_problem}")
         self.pages.setCurrentWidget(self.operator_panel)

@@ -30,7 +30,7 @@ LOCKOUT_MS = 30_000  # how long it stays locked: guessing 4 digits takes days, n
 
 
 class PinPad(QWidget):
-    """Big digit keys; emits `accepted` when the digits typed equal the operator PIN."""
+    """Big digit keys; emits `accepted` when OK is pressed on the digits of the operator PIN."""
 
     accepted = pyqtSignal()
     cancelled = pyqtSignal()
@@ -101,8 +101,8 @@ class PinPad(QWidget):
         elif key.isdigit() and len(self.typed) < 8:
             self.typed += key
         self._update()
-        if len(self.typed) == len(self.pin) and self.typed == self.pin:
-            self._check()
+        # No accepting on the last digit: the OK a person presses next would land on the
+        # operator screen under their finger (it opened the Strictness drop-down).
 
     def keyPressEvent(self, event) -> None:  # a USB keyboard works too
         text = event.text()
@@ -211,13 +211,18 @@ class OperatorPanel(QWidget):
             buttons.addWidget(b)
         outer.addLayout(buttons)
 
-    def open(self, settings: KioskSettings, list_names: list[str]) -> None:
-        """Fill the form from `settings` and start the slow checks (gTTS, devices) in workers."""
+    def open(self, settings: KioskSettings, list_names: list[str], *, serving: str = "") -> None:
+        """Fill the form from `settings` and start the slow checks (gTTS, devices) in workers.
+
+        serving: the list the kiosk actually serves now; shown when settings name none (a
+        fresh config) or one that is gone, so the box — and Save — say what learners see.
+        """
         self.settings = settings
         self.word_list.clear()
         self.word_list.addItems(list_names)
-        if settings.word_list in list_names:
-            self.word_list.setCurrentText(settings.word_list)
+        shown = settings.word_list if settings.word_list in list_names else serving
+        if shown in list_names:
+            self.word_list.setCurrentText(shown)
         self.lang.setCurrentText(settings.lang)
         self.strictness.setCurrentText(settings.strictness)
         self.status.setText("")
