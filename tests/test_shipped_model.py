@@ -60,12 +60,9 @@ def take(text: str, *, voice: str, speed_wpm: int = 160) -> np.ndarray:
 def shipped():
     if not SHIPPED.is_file():
         pytest.fail(f"{SHIPPED} is missing: the shipped model is part of the product")
-    import torch
-
     from models import Scorer
 
-    torch.set_num_threads(1)  # as the kiosk and the CLI score: a pair is small, threads only fight
-    return Scorer.from_path(SHIPPED)
+    return Scorer.load(SHIPPED)  # the kiosk's and the CLI's loader: the engine users are served by
 
 
 @pytest.fixture(scope="session")
@@ -222,12 +219,9 @@ if __name__ == "__main__":
     # Check a candidate before copying it in: python -m tests.test_shipped_model [MODEL.pt]
     import sys
 
-    import torch
-
     from models import Scorer
 
-    torch.set_num_threads(1)
-    table = score_table(Scorer.from_path(sys.argv[1] if len(sys.argv) > 1 else SHIPPED))
+    table = score_table(Scorer.load(sys.argv[1] if len(sys.argv) > 1 else SHIPPED))
     rows = [row for lang in table.values() for row in lang.values()]
     for lang, by_word in table.items():
         for word, row in by_word.items():
