@@ -163,3 +163,66 @@ def reinit_portaudio() -> None:
     sd = _sounddevice()
     sd._terminate()
     sd._initialize()
+
+
+SND_PCM_STREAM_CAPTURE = 1
+SND_PCM_NONBLOCK = 1
+_alsa = None  # (libasound, its silenced error handler): loaded once
+
+
+def _libasound():
+    """libasound via ctypes, with its error printer silenced (a poll every few seconds would
+    fill the journal with "cannot find card"); None when ALSA is not installed."""
+    global _alsa
+    if _alsa is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+        except OSError:
+            return None
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                        ctypes.c_char_p)
+        quiet = handler_type(lambda *args: None)
+        lib.snd_lib_error_set_handler(quiet)
+        lib.snd_strerror.restype = ctypes.c_char_p
+        _alsa = (lib, quiet)  # the handler must outlive every ALSA call
+    return _alsa[0]
+
+
+def microphone_problem(pcm: str = "default") -> str:
+    """"" when ALSA can open `pcm` for recording now, else a sentence saying why not.
+
+    Asks ALSA itself rather than PortAudio, whose device list is fixed when it initialises:
+    a microphone plugged in later, or a new profile, is seen here at once. A device busy
+    recording counts as present. Cheap (a config parse, an open and a close); call it while
+    no audio stream is being opened.
+    """
+    import ctypes
+    import errno
+
+    lib = _libasound()
+    if lib is None:
+        return "the ALSA library (libasound2) is missing"
+    # ALSA keeps its parsed configuration; ~/.asoundrc (the persistent profile `malsori mic
+    # use` writes) is only re-read after this. Open devices keep their own reference to it.
+    lib.snd_config_update_free_global()
+    handle = ctypes.c_void_p()
+    rc = lib.snd_pcm_open(ctypes.byref(handle), pcm.encode(), SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK)
+    if rc == -errno.EBUSY:
+        return ""
+    if rc < 0:
+        return f"no microphone: ALSA cannot open {pcm!r} for recording ({lib.snd_strerror(rc).decode(errors='replace')})"
+    lib.snd_pcm_close(handle)
+    return ""
+
+
+def portaudio_sees_input() -> bool:
+    """Does PortAudio (as initialised) have a default input device?"""
+    sd = _sounddevice()
+    try:
+        sd.query_devices(kind="input")
+    except (sd.PortAudioError, ValueError):
+        return False
+    return True

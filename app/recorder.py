@@ -439,6 +439,13 @@ def _close_in_background(stream, sd, *, wait_s: float = 1.0) -> None:
     closer.join(wait_s)
 
 
+def wait_for_closing_streams(timeout_s: float = 5.0) -> None:
+    """Join the background stream closers: PortAudio must not be re-initialised under them."""
+    for thread in threading.enumerate():
+        if thread.name == "malsori-close-stream":
+            thread.join(timeout_s)
+
+
 @dataclass(frozen=True)
 class LevelReport:
     """How a take sounds to the engine: what `malsori mic test` prints (dBFS: 0 is full scale)."""

@@ -537,11 +537,13 @@ def test_no_microphone_gives_a_friendly_message(qtbot, home, mic, monkeypatch):
     assert c.last_result is None
     assert w.history.chips == []  # nothing was recorded, so nothing joins the history strip
     assert c.last_problem.startswith("recording: ")  # the detail is kept for the log and the operator
+    qtbot.waitUntil(lambda: w.mic_banner.isVisible() and not w.speak_button.isEnabled(), timeout=10_000)
     w.ask_operator_code()
     for digit in SETTINGS.operator_pin:
         click(qtbot, w.pin_pad.keys[digit])
     click(qtbot, w.pin_pad.keys["OK"])
-    assert w.operator_panel.status.text() == f"Last problem — {c.last_problem}"
+    # the take's failure made the kiosk look for its microphone: the operator reads why in full
+    assert w.operator_panel.status.text().startswith("Microphone — no microphone: ALSA cannot open")
 
 
 @pytest.mark.parametrize("error", [
@@ -616,3 +618,36 @@ def test_a_fresh_config_shows_and_saves_the_list_learners_are_served(qtbot, home
     click(qtbot, w.operator_panel.save_button)
     assert json.loads(config_path().read_text(encoding="utf-8"))["kiosk"]["word_list"] == w.serving_list
     assert [e.text for e in kiosk.controller.entries] == served  # Save changed nothing learners see
+
+
+def test_no_microphone_is_shown_at_start_and_recovers_when_one_is_plugged_in(qtbot, home, mic, monkeypatch):
+    """Unplugged: the first screen says so in large text and Speak is off. Plugged in (here:
+    the ALSA default points at the fake mic again), the kiosk notices by itself and records."""
+    from app.devices import reinit_portaudio
+
+    mic_home = mic(word_audio("사과"))
+    plugged = (mic_home / ".asoundrc").read_text()
+    (mic_home / ".asoundrc").write_text(
+        'pcm.!default { type asym; playback.pcm "nullout"; capture.pcm "hw:CARD=NoSuchMic,DEV=0" }\n'
+        "pcm.nullout { type null }\n")
+    reinit_portaudio()  # PortAudio starts without an input device, as a kiosk booted without its mic
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    c.watch_microphone()
+    qtbot.waitUntil(lambda: w.mic_banner.isVisible(), timeout=10_000)
+    assert w.pages.currentWidget() is w.start_page and "No microphone" in w.mic_banner.text()
+    assert w.mic_banner.font().pointSize() >= w.message_label.font().pointSize() or \
+        w.mic_banner.fontInfo().pixelSize() > w.message_label.fontInfo().pixelSize()
+    c.choose_category(None)
+    assert not w.speak_button.isEnabled() and w.mic_banner.isVisible()
+    c.speak()  # a USB keyboard's Enter: still no recording attempt
+    assert c.state == ctl.CARD and w.message_label.text() == ctl.NO_MIC_MESSAGE
+
+    fresh = mic_home / ".asoundrc.new"  # a new file (inode), as ALSA notices a changed config by its stat
+    fresh.write_text(plugged)
+    fresh.replace(mic_home / ".asoundrc")  # the helper plugs the microphone in
+    c.check_microphone()  # the poll timer's tick, without waiting for it
+    qtbot.waitUntil(lambda: w.speak_button.isEnabled(), timeout=10_000)
+    assert not w.mic_banner.isVisible()
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS):
+        click(qtbot, w.speak_button)

@@ -231,6 +231,7 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
             quit_now()
             return
         kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
+        kiosk.controller.watch_microphone()
         kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
 
     FirstFrame(window, first_frame)

@@ -41,6 +41,8 @@ VERDICTS = {
     "red": "Not quite yet — listen carefully, then try again.",
 }
 LEVEL_POLL_MS = 33  # the meter redraws at ~30 Hz from the latest level the audio thread left
+MIC_POLL_MS = 2000  # how often an idle kiosk looks for its microphone (unplugged, plugged back)
+NO_MIC_MESSAGE = "No microphone — please ask a helper to plug it in."
 
 MODEL_LOADING, MODEL_READY, MODEL_MISSING = "loading", "ready", "missing"
 NO_MODEL_MESSAGE = "No trained model is installed, so there is no score. Press “Play mine” to hear your take."
@@ -89,6 +91,7 @@ class KioskController(QObject):
     history_changed = pyqtSignal(list)  # [(Entry, best score or None)] in practice order
     model_status_changed = pyqtSignal(str, str)  # MODEL_*, human text
     take_available = pyqtSignal(bool)  # "Play mine" has something to play
+    mic_changed = pyqtSignal(str)  # "" = a microphone is there; else the (technical) reason
 
     def __init__(self, services: KioskServices, runner, settings: KioskSettings, parent: QObject | None = None):
         super().__init__(parent)
@@ -114,6 +117,11 @@ class KioskController(QObject):
         self._level_timer = QTimer(self)
         self._level_timer.setInterval(LEVEL_POLL_MS)
         self._level_timer.timeout.connect(lambda: self.level_changed.emit(self._level))
+        self.mic_problem = ""  # why no take can be recorded now; "" = a microphone is there
+        self._mic_checking = False
+        self._mic_timer = QTimer(self)
+        self._mic_timer.setInterval(MIC_POLL_MS)
+        self._mic_timer.timeout.connect(self.check_microphone)
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -136,6 +144,31 @@ class KioskController(QObject):
         if self._pending_take is not None:
             self._pending_take = None
             self._no_score(NO_MODEL_MESSAGE)
+
+    def watch_microphone(self) -> None:
+        """Look for the microphone now and every MIC_POLL_MS (the kiosk starts this at launch)."""
+        self.check_microphone()
+        self._mic_timer.start()
+
+    def check_microphone(self) -> None:
+        """Ask (in a worker) whether a microphone is there. Only on idle screens: no audio
+        stream is open then, and a take never competes with the check for the device."""
+        if self._mic_checking or self.state not in (HOME, CARD, RESULT):
+            return
+        self._mic_checking = True
+        self.runner.run_task(self.services.mic_problem, self._mic_checked, lambda exc: self._mic_checked(str(exc)))
+
+    def _mic_checked(self, problem: str) -> None:
+        self._mic_checking = False
+        problem = problem or ""
+        if problem == self.mic_problem:
+            return
+        if problem:
+            log.warning("microphone gone: %s", problem)
+        else:
+            log.info("microphone back")
+        self.mic_problem = problem
+        self.mic_changed.emit(problem)
 
     def _set_model(self, state: str, text: str) -> None:
         self.model_state, self.model_message = state, text
@@ -262,6 +295,9 @@ class KioskController(QObject):
     def speak(self) -> None:
         if self.state not in (CARD, RESULT) or self.entry is None:
             return
+        if self.mic_problem:  # Speak is disabled then; a USB keyboard can still ask
+            self.message.emit(NO_MIC_MESSAGE)
+            return
         self.message.emit("")
         self._level = 0.0
         try:
@@ -316,6 +352,8 @@ class KioskController(QObject):
         self._recorder = None
         self.level_changed.emit(0.0)
         self._no_score(self._problem("recording", exc), took=False)  # no take: no history chip
+        if isinstance(exc, DeviceError):
+            self.check_microphone()  # unplugged since the last look: say so plainly at once
 
     def _score(self, take) -> None:
         self._set_state(SCORING)

@@ -30,6 +30,7 @@ from PyQt5.QtWidgets import (
 from . import controller as ctl
 from .operator import OperatorPanel, PinPad
 
+MIC_BANNER = "No microphone. Speak is off until one is plugged in — please ask a helper."
 LONG_PRESS_MS = 3000  # hold the title this long to reach the operator code
 BAND_COLOURS = {"green": "#34c759", "amber": "#ff9f0a", "red": "#ff453a"}
 
@@ -42,6 +43,7 @@ QPushButton:disabled { background: #3a3a3c; color: #8e8e93; }
 QPushButton#secondary { background: #3a3a3c; }
 QPushButton#danger { background: #ff453a; }
 QPushButton#speak { background: #ff375f; }
+QPushButton#speak:disabled { background: #3a3a3c; color: #8e8e93; }
 QPushButton#home { background: #3a3a3c; min-height: 36px; font-size: 20px; padding: 4px 12px; }
 QPushButton#category { background: #2c2c2e; min-height: 60px; font-size: 22px; }
 QPushButton#pinKey { background: #2c2c2e; min-width: 110px; min-height: 46px; font-size: 28px; padding: 2px; }
@@ -52,6 +54,8 @@ QLabel#gloss { font-size: 24px; color: #aeaeb2; }
 QLabel#score { font-size: 84px; font-weight: bold; }
 QLabel#verdict { font-size: 26px; }
 QLabel#message { font-size: 22px; color: #ffd60a; }
+QLabel#micBanner { font-size: 30px; font-weight: bold; color: #1c1c1e; background: #ffd60a;
+                   border-radius: 12px; padding: 10px; }
 QLabel#status { font-size: 16px; color: #8e8e93; }
 QLabel#pinTitle { font-size: 26px; font-weight: bold; }
 QLabel#pinDisplay { font-size: 36px; min-height: 44px; }
@@ -179,6 +183,12 @@ class KioskWindow(QMainWindow):
         layout.setContentsMargins(12, 8, 12, 4)
         layout.setSpacing(6)
         layout.addLayout(self._top_bar())
+        self.mic_banner = QLabel("")  # no microphone: large, on every learner screen
+        self.mic_banner.setObjectName("micBanner")
+        self.mic_banner.setAlignment(Qt.AlignCenter)
+        self.mic_banner.setWordWrap(True)
+        self.mic_banner.setVisible(False)
+        layout.addWidget(self.mic_banner)
         self.pages = QStackedWidget()
         self.start_page = self._start_page()
         self.practice_page = self._practice_page()
@@ -211,6 +221,7 @@ class KioskWindow(QMainWindow):
         c.history_changed.connect(lambda items: self.history.set_history(items, c.settings.strictness))
         c.model_status_changed.connect(self._on_model_status)
         c.take_available.connect(lambda ok: self.play_mine_button.setEnabled(ok))
+        c.mic_changed.connect(lambda _problem: self._show_mic_state())
         self.rebuild_categories()
         self._on_model_status(c.model_state, c.model_message)
         self._on_state(c.state)
@@ -377,6 +388,7 @@ class KioskWindow(QMainWindow):
         busy = state in (ctl.LISTENING, ctl.SCORING)
         self.speak_button.setText("■ Stop" if recording else "Scoring…" if state == ctl.SCORING else "Speak")
         self.speak_button.setEnabled(not busy)
+        self._show_mic_state()
         self.listen_button.setEnabled(state == ctl.CARD)
         self.next_button.setEnabled(state == ctl.CARD)
         self.play_mine_button.setEnabled(state == ctl.CARD and self.controller.take is not None)
@@ -391,6 +403,18 @@ class KioskWindow(QMainWindow):
             self.message_label.setText("Scoring…")
         if state == ctl.HOME:
             self.progress.setText("")
+
+    def _show_mic_state(self) -> None:
+        """No microphone: Speak off and the reason in large text; both undone when it is back."""
+        c = self.controller
+        no_mic = bool(c.mic_problem) and c.state != ctl.RECORDING
+        if no_mic:
+            self.speak_button.setEnabled(False)
+        elif c.state not in (ctl.LISTENING, ctl.SCORING):
+            self.speak_button.setEnabled(True)
+        self.mic_banner.setText(MIC_BANNER if no_mic else "")
+        self.mic_banner.setVisible(no_mic)
+        self.mic_banner.setToolTip(c.mic_problem)
 
     def _on_entry(self, entry, index: int, count: int) -> None:
         self.hangul.setText(entry.text)
@@ -451,7 +475,9 @@ class KioskWindow(QMainWindow):
     def _open_operator(self) -> None:
         self.controller.go_home()
         self.operator_panel.open(self.controller.settings, self.list_names, serving=self.serving_list)
-        if self.controller.last_problem:  # the detail the learner was spared
+        if self.controller.mic_problem:  # what the banner says plainly, in full
+            self.operator_panel.status.setText(f"Microphone — {self.controller.mic_problem}")
+        elif self.controller.last_problem:  # the detail the learner was spared
             self.operator_panel.status.setText(f"Last problem — {self.controller.last_problem}")
         self.pages.setCurrentWidget(self.operator_panel)
 

@@ -30,6 +30,7 @@ class KioskServices:
     make_recorder: Callable[[Callable[[float], None]], RecorderLike]  # on_level(0..1), audio thread
     play: Callable[[np.ndarray, int], None]  # blocks until played; raises DeviceError
     gtts_reachable: Callable[[], bool]
+    mic_problem: Callable[[], str] = lambda: ""  # "" = a microphone is there; else why none is
 
 
 def default_services(settings, *, model_path: Path | None = None) -> KioskServices:
@@ -57,7 +58,7 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
 
         return reachable(timeout_s=2.0)
 
-    return KioskServices(load_scorer, get_reference, make_recorder, play_audio, gtts_reachable)
+    return KioskServices(load_scorer, get_reference, make_recorder, play_audio, gtts_reachable, watch_mic())
 
 
 def play_audio(audio: np.ndarray, sr: int) -> None:
@@ -97,3 +98,26 @@ def find_list(name: str) -> Path | None:
     from core.wordlists import available_lists
 
     return next((p for p in available_lists() if p.stem == name), None) if name else None
+
+
+def watch_mic() -> Callable[[], str]:
+    """The kiosk's mic_problem service: "" when the default microphone can record, else why
+    not (asked of ALSA, so a hot-plug shows at once). When a microphone comes back, PortAudio
+    is re-initialised so that the next take finds it (its device list is fixed when it
+    initialises). Only called while no audio stream is open (the controller polls on idle
+    screens only)."""
+    from app.devices import microphone_problem, portaudio_sees_input, reinit_portaudio
+    from app.recorder import wait_for_closing_streams
+
+    missing = False
+
+    def mic_problem() -> str:
+        nonlocal missing
+        problem = microphone_problem()
+        if not problem and (missing or not portaudio_sees_input()):
+            wait_for_closing_streams()
+            reinit_portaudio()
+        missing = bool(problem)
+        return problem
+
+    return mic_problem
