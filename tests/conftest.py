@@ -21,6 +21,6 @@ def held_out_training(tmp_path_factory):
     data = tmp_path_factory.mktemp("held-out-corpus")
     make_tiny_corpus(data, words=HELD_OUT_WORDS, voices=TRAIN_VOICES, held_out=2, test_voices=TEST_VOICES)
     model = tmp_path_factory.mktemp("held-out-model") / "m.pt"
-    summary = train(TrainConfig(data=str(data), out=str(model), seed=0, steps_per_epoch=30, max_epochs=1,
+    summary = train(TrainConfig(data=str(data), out=str(model), seed=0, steps_per_epoch=60, max_epochs=1,
                                 batch_size=16, threads=1, jobs=1, progress=False))
     return data, model, summary
