@@ -177,6 +177,9 @@ def test_evaluate_prints_the_real_voice_table(realset, tmp_path, capsys):
     assert test["pairs"] == sum(r["split"] == "test" for r in rows)  # the front end takes every file
     assert 0.0 <= test["auc_other"] <= 1.0 and 0.0 <= test["top1"] <= 1.0
     assert (tmp_path / "score_histograms.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(tmp_path / "pair_scores.csv", newline="", encoding="utf-8") as f:
+        scored = list(csv.DictReader(f))
+    assert len(scored) == test["pairs"] and all(float(r["malsori model distance"]) >= 0 for r in scored)
 
 
 @pytest.mark.parametrize("remove, package", [

@@ -3,8 +3,9 @@
 Per split: the median 0–100 score per kind of pair; ROC AUC of correct vs other item, vs one
 edit, vs two edits; top-1 (each take against every espeak-ng reference of its group: does its
 own text come out closest?); a row per language and per source; the MFCC-DTW baseline beside
-the model. Outputs: a markdown table (printed and written to real_voices.md), metrics.json and
-score_histograms.png.
+the model. Outputs: a markdown table (printed and written to real_voices.md), metrics.json,
+score_histograms.png and pair_scores.csv (every pair's distance and score per method and term,
+to fit a calibration on).
 
 AUC and top-1 rank pairs by their distance, so they measure whether the model can *tell*
 right from wrong in these voices whatever its calibration; the medians show what a learner
@@ -29,6 +30,7 @@ from .realset import KINDS, SPLITS, read_pairs
 from .metrics import auc
 
 METHODS = ("malsori model", "MFCC-DTW")
+PER_PAIR_FIELDS = ("reference", "attempt", "kind", "lang", "source", "speaker", "group", "split", "ref_voice")
 N_EDITS = {"correct": 0, "correct_narrow": 0, "edit1": 1, "edit2": 2, "other": -1}
 
 
@@ -71,6 +73,7 @@ def real_metrics(rows: list[dict], scores: np.ndarray, distances: np.ndarray) ->
             out["median_correct_festival"] = _median(scores[mask & ~espeak])
             mask = mask & espeak
         out[f"median_{k}"] = _median(scores[mask])
+        out[f"median_distance_{k}"] = _median(np.asarray(distances, float)[mask])  # where a calibration must sit
     pos = closeness[(kind == "correct") & espeak]
     for k in ("other", "edit1", "edit2"):
         out[f"auc_{k}"] = auc(pos, closeness[kind == k])
@@ -151,7 +154,7 @@ def evaluate_realset(
             feats[path] = scorer.pair.features(image_utterance(images[path]))
         return feats[path]
 
-    report, metrics, plotted = [], {}, {}
+    report, metrics, plotted, per_pair = [], {}, {}, []
     for split in splits:
         pairs = [p for p in usable if p.row["split"] == split]
         if not pairs:
@@ -165,18 +168,20 @@ def evaluate_realset(
         s = {"malsori model": np.array([scorer.pair.score(x) for x in d["malsori model"]]),
              "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
              np.full(len(pairs), math.nan)}
-        m = {name: real_metrics(rows, s[name], d[name]) for name in METHODS}
         # each term of the model's distance alone: which part tells right from wrong in these voices
         for term in model[0].terms:
-            m[f"model term: {term}"] = real_metrics(rows, np.full(len(pairs), math.nan),
-                                                    np.array([r.terms[term] for r in model]))
+            d[f"model term: {term}"] = np.array([r.terms[term] for r in model])
+            s[f"model term: {term}"] = np.full(len(pairs), math.nan)
+        m = {name: real_metrics(rows, s[name], d[name]) for name in d}
         by = {}
         for column in ("lang", "source"):
             by[column] = {}
             for value in sorted({r[column] for r in rows}):
                 idx = np.array([r[column] == value for r in rows])
                 sub = [r for r, keep in zip(rows, idx) if keep]
-                by[column][value] = {name: real_metrics(sub, s[name][idx], d[name][idx]) for name in METHODS}
+                by[column][value] = {name: real_metrics(sub, s[name][idx], d[name][idx]) for name in d}
+        per_pair += [{**{k: r[k] for k in PER_PAIR_FIELDS}, **{f"{n} distance": f"{d[n][i]:.5f}" for n in d},
+                      **{f"{n} score": f"{s[n][i]:.3f}" for n in METHODS}} for i, r in enumerate(rows)]
         metrics[split] = {"overall": m, **{f"by_{k}": v for k, v in by.items()}, "refused_pairs": refused[split]}
         plotted[split] = (rows, s)
         report.append(split_table(split, rows, m, by, refused=refused[split]))
@@ -194,6 +199,15 @@ def evaluate_realset(
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "real_voices.md", text)
     atomic_write_json(out_dir / "metrics.json", _jsonable({"info": info, **metrics}))
+    if per_pair:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(per_pair[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(per_pair)
+        atomic_write_text(out_dir / "pair_scores.csv", buf.getvalue())
     plot_histograms(plotted, out_dir / "score_histograms.png")
     print(text)
     return {"info": info, **metrics}
