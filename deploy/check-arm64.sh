@@ -47,8 +47,8 @@ done_step() {  # name status
 }
 finish() {  # status
   echo
-  echo "check-arm64 summary (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'),"\
-       "$(date -u +%Y-%m-%d), host $(nproc) cores, arm64 run by qemu-user):"
+  echo "check-arm64 summary (checkout ${copied:-not copied}, $(date -u +%Y-%m-%d), host $(nproc) cores,"\
+       "arm64 run by qemu-user):"
   printf '  %s\n' "${report[@]}"
   echo "  total   $(( $(date +%s) - t_start )) s"
   [ -f "$out/kiosk-arm64.png" ] && echo "  screenshot: $out/kiosk-arm64.png"
@@ -144,10 +144,15 @@ done
 mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives" && mounted+=("$root/var/cache/apt/archives")
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # A host behind a TLS-inspecting proxy trusts extra CAs: the root must trust them too.
-if compgen -G "/usr/local/share/ca-certificates/*.crt" > /dev/null; then
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-  chroot "$root" update-ca-certificates > /dev/null 2>&1
-fi
+for crt in /usr/local/share/ca-certificates/*.crt; do
+  [ -f "$crt" ] || continue
+  if ! cmp -s "$crt" "$root/usr/local/share/ca-certificates/${crt##*/}"; then
+    cp "$crt" "$root/usr/local/share/ca-certificates/" && ca_changed=1
+  fi
+done
+[ "${ca_changed:-0}" = 1 ] && chroot "$root" update-ca-certificates > /dev/null 2>&1
+# What a booted system has and a bare root lacks: the X server's socket folder (tmpfiles.d).
+mkdir -p "$root/tmp/.X11-unix" && chmod 1777 "$root/tmp/.X11-unix"
 # The first user of Raspberry Pi OS: a normal account with passwordless sudo.
 if ! chroot "$root" id pi > /dev/null 2>&1; then
   chroot "$root" useradd -m -s /bin/bash -G sudo pi
@@ -158,6 +163,8 @@ mkdir -p "$root$home/.cache/pip"
 chown "$(chroot "$root" id -u pi):$(chroot "$root" id -g pi)" "$cache/pip"  # pip runs as pi
 mount --bind "$cache/pip" "$root$home/.cache/pip" && mounted+=("$root$home/.cache/pip")
 # The checkout as `git clone` would give it (tracked and new files, nothing git ignores).
+copied="commit $(git -C "$repo" rev-parse --short HEAD)"
+[ -n "$(git -C "$repo" status --porcelain)" ] && copied="$copied + uncommitted changes"
 rm -rf "$root$home/malsori" && mkdir -p "$root$home/malsori"
 git -C "$repo" ls-files -z --cached --others --exclude-standard \
   | (cd "$repo" && tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$root$home/malsori"
@@ -225,7 +232,7 @@ cat /tmp/kiosk.out
 echo "kiosk exit $kiosk_rc, model reported: $ready, screenshot: $shot"
 [ $ready -eq 1 ] && [ $shot -eq 0 ] && [ $kiosk_rc -eq 0 ]
 '
-if nice -n 10 chroot "$root" /usr/sbin/runuser -l pi -c "cd ~/malsori && $kiosk_script" > "$out/kiosk.log" 2>&1; then
+if nice -n 10 chroot "$root" /usr/sbin/runuser -l pi -c "cd ~/malsori || exit 1; $kiosk_script" > "$out/kiosk.log" 2>&1; then
   cp "$root/tmp/kiosk-arm64.png" "$out/kiosk-arm64.png"
   cat "$out/kiosk.log"
   done_step kiosk ok

@@ -15,6 +15,7 @@ from PyQt5.QtGui import QFont, QFontDatabase
 from PyQt5.QtWidgets import QApplication
 
 from core.errors import DeviceError, MalsoriError
+from preprocessing.denoise import preload as preload_noise_filter
 
 from . import controller as ctl
 from .main_window import KioskWindow
@@ -233,6 +234,7 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
         kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
         kiosk.controller.watch_microphone()
         kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
+        kiosk.runner.run_task(preload_noise_filter, None, lambda exc: log.warning("noise filter preload: %s", exc))
 
     FirstFrame(window, first_frame)
     # Ctrl+C in a terminal and `systemctl stop` end the kiosk cleanly (a take in progress is
