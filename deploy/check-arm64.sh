@@ -165,7 +165,11 @@ mount --bind "$cache/pip" "$root$home/.cache/pip" && mounted+=("$root$home/.cach
 # The checkout as `git clone` would give it (tracked and new files, nothing git ignores).
 copied="commit $(git -C "$repo" rev-parse --short HEAD)"
 [ -n "$(git -C "$repo" status --porcelain)" ] && copied="$copied + uncommitted changes"
-rm -rf "$root$home/malsori" && mkdir -p "$root$home/malsori"
+if [ $reuse -eq 1 ] && [ -d "$root$home/malsori/.venv" ]; then
+  find "$root$home/malsori" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +  # keep the venv
+else
+  rm -rf "$root$home/malsori" && mkdir -p "$root$home/malsori"
+fi
 git -C "$repo" ls-files -z --cached --others --exclude-standard \
   | (cd "$repo" && tar --null -T - -cf - 2>/dev/null) | tar -xf - -C "$root$home/malsori"
 chroot "$root" chown -R pi:pi "$home"
