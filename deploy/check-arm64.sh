@@ -9,7 +9,9 @@
 # Steps, each timed:  base (debootstrap, once)  ->  root (fresh copy of the base)  ->
 #   setup (`bash deploy/setup.sh` as pi, sudo for apt)  ->  score (`malsori score` on an
 #   espeak-ng pair)  ->  kiosk (`malsori kiosk` full screen on Xvfb 800x480 until its model is
-#   ready, then one screenshot of the X screen, taken there with PyQt5, copied out).
+#   ready, then one screenshot of the X screen, taken there with PyQt5, copied out)  ->
+#   round (deploy/screenshots.py: one practice round through the real buttons, the recorder
+#   on ALSA's file plugin via PortAudio, the result screen with its picture; screenshots).
 # Ends with PASS or FAIL (exit 0 / 1). Needs root on the host (chroot, mounts, binfmt_misc);
 # installs debootstrap and qemu-user-static from Debian when missing. Not part of the tests
 # (.ci/run): far too slow for CI.
@@ -51,7 +53,8 @@ finish() {  # status
        "arm64 run by qemu-user):"
   printf '  %s\n' "${report[@]}"
   echo "  total   $(( $(date +%s) - t_start )) s"
-  [ -f "$out/kiosk-arm64.png" ] && echo "  screenshot: $out/kiosk-arm64.png"
+  [ -f "$out/kiosk-arm64.png" ] && echo "  screenshot of 'malsori kiosk': $out/kiosk-arm64.png"
+  [ -f "$out/round-kiosk_result.png" ] && echo "  a scored round: $out/round-kiosk_result.png (and round-*.png)"
   echo "  log of the commands inside the root: $out/"
   echo "$1"
   [ "$1" = PASS ]; exit $?
@@ -77,7 +80,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 mkdir -p "$cache" "$out"
-rm -f "$out"/*.log "$out/kiosk-arm64.png"
+rm -f "$out"/*.log "$out"/*.png "$out/kiosk.err"
 
 # --- host: tools and the kernel's hand-off of arm64 binaries to qemu ----------------------
 begin host
@@ -128,29 +131,35 @@ else
 fi
 done_step base ok
 
+# A host behind a TLS-inspecting proxy trusts extra CAs: the arm64 system must trust them too.
+trust_host_cas() {  # root folder
+  local crt changed=0
+  for crt in /usr/local/share/ca-certificates/*.crt; do
+    [ -f "$crt" ] || continue
+    cmp -s "$crt" "$1/usr/local/share/ca-certificates/${crt##*/}" && continue
+    cp "$crt" "$1/usr/local/share/ca-certificates/" && changed=1
+  done
+  [ $changed = 1 ] && chroot "$1" update-ca-certificates > /dev/null 2>&1
+  return 0
+}
+
 # --- root: a fresh copy of the base with the user pi and this checkout -------------------
 begin root
+trust_host_cas "$base"
 if [ $reuse -eq 1 ] && [ -f "$root/.malsori-base-complete" ]; then
   echo "reusing $root (--reuse)"
 else
   rm -rf "$root" && cp -a "$base" "$root" || { done_step root FAIL; finish FAIL; }
 fi
 mkdir -p "$cache/apt-archives/partial" "$cache/pip"
-for m in proc sys dev dev/pts; do
+for m in proc sys dev dev/pts dev/shm; do
   mkdir -p "$root/$m"
   mount --bind "/$m" "$root/$m" && mounted+=("$root/$m")
 done
 # Downloads are cached between runs; what gets installed is installed afresh each time.
 mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives" && mounted+=("$root/var/cache/apt/archives")
 cp /etc/resolv.conf "$root/etc/resolv.conf"
-# A host behind a TLS-inspecting proxy trusts extra CAs: the root must trust them too.
-for crt in /usr/local/share/ca-certificates/*.crt; do
-  [ -f "$crt" ] || continue
-  if ! cmp -s "$crt" "$root/usr/local/share/ca-certificates/${crt##*/}"; then
-    cp "$crt" "$root/usr/local/share/ca-certificates/" && ca_changed=1
-  fi
-done
-[ "${ca_changed:-0}" = 1 ] && chroot "$root" update-ca-certificates > /dev/null 2>&1
+trust_host_cas "$root"
 # What a booted system has and a bare root lacks: the X server's socket folder (tmpfiles.d).
 mkdir -p "$root/tmp/.X11-unix" && chmod 1777 "$root/tmp/.X11-unix"
 # The first user of Raspberry Pi OS: a normal account with passwordless sudo.
@@ -214,14 +223,14 @@ for i in $(seq 200); do [ -e /tmp/.X11-unix/X42 ] && break; sleep 0.1; done
 export DISPLAY=:42 QT_QPA_PLATFORM=xcb MALSORI_HOME=/tmp/kiosk-home MALSORI_LAUNCH_T0=$(date +%s.%N)
 .venv/bin/malsori kiosk > /tmp/kiosk.out 2> /tmp/kiosk.err &
 kiosk=$!
-ready=0
 for i in $(seq 1800); do   # up to 15 min under emulation
-  grep -q "^model_ready_s" /tmp/kiosk.out && { ready=1; break; }
   grep -q "^model_" /tmp/kiosk.out && break
   kill -0 $kiosk 2>/dev/null || break
   sleep 0.5
 done
 sleep 2   # let the window repaint with the model state
+ready=0
+grep -q "^model_ready_s" /tmp/kiosk.out && ready=1
 .venv/bin/python -c "
 import sys
 from PyQt5.QtWidgets import QApplication
@@ -245,4 +254,16 @@ else
   done_step kiosk FAIL; finish FAIL
 fi
 cp "$root/tmp/kiosk.err" "$out/kiosk.err" 2>/dev/null
+
+# --- round: one practice round through the real buttons, with the fake microphone ----------
+begin round
+rm -rf "$root/tmp/round"
+if nice -n 10 chroot "$root" /usr/sbin/runuser -l pi -c "cd ~/malsori || exit 1; .venv/bin/python deploy/screenshots.py --out /tmp/round" \
+     > "$out/round.log" 2>&1 && [ -f "$root/tmp/round/kiosk_result.png" ]; then
+  for f in "$root"/tmp/round/*.png; do cp "$f" "$out/round-${f##*/}"; done
+  cat "$out/round.log"
+  done_step round ok
+else
+  tail -30 "$out/round.log"; done_step round FAIL; finish FAIL
+fi
 finish PASS

@@ -5,7 +5,8 @@
 Starts its own Xvfb (800x480, the official 7" touchscreen), runs the kiosk full screen in
 this process with ALSA's file plugin as the microphone (tests/fakemic.py) serving espeak-ng
 speech, drives one practice round through the real buttons and captures the X screen with
-ImageMagick's `import -window root` — what a person would see, fonts and all.
+ImageMagick's `import -window root` (Qt's own grab where ImageMagick is missing) — what a
+person would see, fonts and all.
 
 The fake microphone runs faster than real time, so the script replays the recorder's own
 level readings at the pace a real microphone delivers them (one per 20 ms) while the take is
@@ -48,8 +49,14 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
 
 
 def capture(display: str, path: Path) -> None:
-    subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True)
-    subprocess.run(["mogrify", "-strip", "-colors", "128", str(path)], check=False)  # small PNGs for git
+    if shutil.which("import") is None:  # no ImageMagick (a bare Pi, deploy/check-arm64.sh): Qt grabs the X screen
+        from PyQt5.QtWidgets import QApplication
+
+        if not QApplication.instance().primaryScreen().grabWindow(0).save(str(path)):
+            raise SystemExit(f"could not save {path}")
+    else:
+        subprocess.run(["import", "-display", display, "-window", "root", str(path)], check=True)
+        subprocess.run(["mogrify", "-strip", "-colors", "128", str(path)], check=False)  # small PNGs for git
     print(f"saved {path}")
 
 
@@ -60,9 +67,8 @@ def main() -> int:
     parser.add_argument("--voice", default="ko+f2", help="espeak-ng voice of the 'learner' (the reference is plain ko)")
     parser.add_argument("--pitch", type=int, default=65, help="the learner's espeak-ng pitch (0-99)")
     args = parser.parse_args()
-    for tool in ("Xvfb", "import"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is missing: apt install xvfb imagemagick")
+    if shutil.which("Xvfb") is None:
+        raise SystemExit("Xvfb is missing: apt install xvfb (and imagemagick for smaller PNGs)")
     args.out.mkdir(parents=True, exist_ok=True)
 
     xvfb, display = start_xvfb()

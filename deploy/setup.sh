@@ -37,7 +37,7 @@ venv_flags=()
 # torch is the CUDA build, gigabytes a Pi can neither use nor spare.
 case "$(uname -m)" in
   aarch64|armv7l)
-    apt_packages+=(python3-pyqt5 build-essential)
+    apt_packages+=(python3-pyqt5 python3-pyqt5.qtsvg build-essential)  # QtSvg: matplotlib's Qt backend
     python=${PYTHON:-/usr/bin/python3}
     venv_flags=(--system-site-packages)
     ;;
@@ -66,7 +66,7 @@ spec="."
 [ $train -eq 0 ] && [ $dev -eq 0 ] && echo "malsori setup: without torch (the kiosk and 'malsori score' do not need it; training does: --train)"
 # constraints.txt pins torch to the CPU build on x86_64.
 .venv/bin/python -m pip install -q -c constraints.txt -e "$spec"
-.venv/bin/python -c "import PyQt5.QtWidgets" || { echo "malsori setup: PyQt5 does not import" >&2; exit 1; }
+.venv/bin/python -c "import PyQt5.QtWidgets, PyQt5.QtSvg" || { echo "malsori setup: PyQt5 does not import" >&2; exit 1; }
 # Offline reference voices for the shipped word lists (espeak-ng; ~5 s, ~5 MB, git-ignored).
 .venv/bin/malsori tts --list assets/wordlists/*.csv --precache --engine espeak --cache-dir assets/references
 echo "malsori setup: done (.venv/bin/malsori)"
