@@ -27,7 +27,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
+try:
+    import pytest
+except ImportError:  # deploy/screenshots.py on a kiosk without the test tools: the helpers work, no fixture
+    pytest = None
 
 from preprocessing.audio import resample
 
@@ -82,7 +85,11 @@ def use_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     reinit_portaudio()
 
 
-@pytest.fixture
+def _fixture(func):
+    return pytest.fixture(func) if pytest is not None else func
+
+
+@_fixture
 def fake_mic(tmp_path, monkeypatch):
     """Factory: fake_mic(audio, sr=16000, native_sr=48000, rate_locked=True) -> the temp HOME.
 
