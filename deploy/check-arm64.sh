@@ -258,12 +258,17 @@ cp "$root/tmp/kiosk.err" "$out/kiosk.err" 2>/dev/null
 # --- round: one practice round through the real buttons, with the fake microphone ----------
 begin round
 rm -rf "$root/tmp/round"
-if nice -n 10 chroot "$root" /usr/sbin/runuser -l pi -c "cd ~/malsori || exit 1; .venv/bin/python deploy/screenshots.py --out /tmp/round" \
-     > "$out/round.log" 2>&1 && [ -f "$root/tmp/round/kiosk_result.png" ]; then
+nice -n 10 chroot "$root" /usr/sbin/runuser -l pi -c "cd ~/malsori || exit 1; .venv/bin/python deploy/screenshots.py --out /tmp/round" \
+  > "$out/round.log" 2>&1
+rc=$?
+cat "$out/round.log"
+# Judged on what it made: the result screen and a score. Its exit status is reported apart:
+# once in four runs here the process crashed under qemu after the round had ended.
+if [ -f "$root/tmp/round/kiosk_result.png" ] && grep -q "^score [0-9]" "$out/round.log"; then
   for f in "$root"/tmp/round/*.png; do cp "$f" "$out/round-${f##*/}"; done
-  cat "$out/round.log"
+  [ $rc -ne 0 ] && echo "note: deploy/screenshots.py exited with status $rc after the round had ended"
   done_step round ok
 else
-  tail -30 "$out/round.log"; done_step round FAIL; finish FAIL
+  done_step round FAIL; finish FAIL
 fi
 finish PASS
