@@ -19,8 +19,9 @@ rounds differ (a steady figure differs by ≤ 10 %).
 Wall time is what a user waits; on a machine shared with other jobs it mostly measures the
 others (a run queue of 8 on 2 cores triples it). So each time is also given as the child's
 CPU time (user + sys, from the same rusage): malsori scores on one thread, so on an idle
-machine wall ≈ CPU, and CPU time barely moves with the load. --judge cpu judges the time
-budgets on it (say so when quoting); the default judges wall time.
+machine wall ≈ CPU, and CPU time moves less with the load. (For the kiosk it is the whole
+process's, which also finishes its preloads in workers before it exits: an upper bound.)
+--judge cpu judges the time budgets on it (say so when quoting); the default judges wall time.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def measure_model_ready(env: dict, runs: int) -> dict[str, float]:
             raise SystemExit(f"the kiosk's model did not become ready: {out[-500:]}")
         if i:  # the first run warms the file cache
             figures.append(float(found["model_ready_s"]))
-            cpu.append(cpu_s)  # the process exits once the model is ready: its CPU up to then
+            cpu.append(cpu_s)  # whole process: it also finishes its preloads before exiting (an upper bound)
     print("  kiosk launch → model ready: " + ", ".join(f"{f:.2f} s (cpu {c:.2f} s)" for f, c in zip(figures, cpu)))
     return {"kiosk_model_ready_s": statistics.median(figures), "kiosk_model_ready_s_cpu": statistics.median(cpu)}
 
