@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +33,10 @@ def load_audio(path: str | os.PathLike, *, sr: int = DEFAULT_SR, max_duration_s:
         raise AudioNotFoundError(f"{path}: is a directory, expected an audio file")
     if path.stat().st_size == 0:
         raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
-    if max_duration_s is not None:
-        _check_duration(path, max_duration_s)
-
-    y, file_sr = _read_soundfile(path)
+    with _quiet_native_stderr(_looks_like_mp3(path)):
+        if max_duration_s is not None:
+            _check_duration(path, max_duration_s)
+        y, file_sr = _read_soundfile(path)
     if y is None:
         y, file_sr = _read_ffmpeg(path, max_duration_s=max_duration_s)
     if y.size == 0:
@@ -62,6 +63,44 @@ def to_mono(y: np.ndarray) -> np.ndarray:
     """(frames,) or (frames, channels) → float32 (frames,)."""
     y = np.asarray(y, dtype=np.float32)
     return y.mean(axis=1) if y.ndim == 2 else y
+
+
+def _looks_like_mp3(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(3)
+    except OSError:
+        return False
+    return path.suffix.lower() == ".mp3" or head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] >= 0xE0)
+
+
+@contextmanager
+def _quiet_native_stderr(active: bool = True):
+    """Hold back what C libraries print on file descriptor 2 meanwhile (libmpg123, inside
+    libsndfile, prints "Note: Illegal Audio-MPEG-Header …" for a damaged mp3: the CLI's
+    promise is one line on stderr). What they said goes to the log at debug level."""
+    if not active:
+        yield
+        return
+    import logging
+    import tempfile
+
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 at all
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said = sink.read(4000).decode(errors="replace").strip()
+            if said:
+                logging.getLogger(__name__).debug("mp3 decoder said: %s", said)
 
 
 def _read_soundfile(path: Path):
