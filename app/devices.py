@@ -12,7 +12,9 @@ changing HOME or the profile in a running process call `reinit_portaudio()`.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from core.errors import DeviceError
@@ -154,15 +156,48 @@ def list_capture_devices() -> list[CaptureDevice]:
     return devices
 
 
-def reinit_portaudio() -> None:
+# Streams in use (from opening to closing, in any thread) and the lock that re-initialising
+# PortAudio takes: terminating PortAudio under a stream that is still open or still being
+# closed frees memory the stream's thread then uses — a segfault (exit 139), seen once in a
+# kiosk test when a test's teardown re-initialised PortAudio while a take's stream closed.
+_streams = threading.Condition()
+_streams_in_use = 0
+
+
+def hold_portaudio() -> Callable[[], None]:
+    """Mark a stream as in use (call before opening it); returns its release (call once it is
+    closed; calling it again does nothing). reinit_portaudio waits for every holder."""
+    global _streams_in_use
+    with _streams:
+        _streams_in_use += 1
+    released = threading.Event()
+
+    def release() -> None:
+        global _streams_in_use
+        if released.is_set():
+            return
+        released.set()
+        with _streams:
+            _streams_in_use -= 1
+            _streams.notify_all()
+
+    return release
+
+
+def reinit_portaudio(*, timeout_s: float = 10.0) -> None:
     """Make PortAudio re-read the ALSA configuration (after HOME or ~/.asoundrc changed).
 
     Terminating and re-initialising PortAudio also makes ALSA drop its cached config,
-    so the next device query sees the new ~/.asoundrc. Do not call it while a stream is open.
+    so the next device query sees the new ~/.asoundrc. Waits until no stream is open or
+    closing (hold_portaudio), and keeps new streams from opening meanwhile; DeviceError when
+    a stream stays open longer than timeout_s.
     """
     sd = _sounddevice()
-    sd._terminate()
-    sd._initialize()
+    with _streams:
+        if not _streams.wait_for(lambda: _streams_in_use == 0, timeout=timeout_s):
+            raise DeviceError(f"an audio stream is still open after {timeout_s:.0f} s: PortAudio was not re-initialised")
+        sd._terminate()
+        sd._initialize()
 
 
 SND_PCM_STREAM_CAPTURE = 1

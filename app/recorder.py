@@ -227,19 +227,24 @@ class Recorder:
             self._stop_requested.clear()  # the next take starts fresh
 
     def _record(self) -> Take:
-        from app.devices import _sounddevice
+        from app.devices import _sounddevice, hold_portaudio
 
         sd = _sounddevice()
-        info = self._input_device(sd)
-        native_sr, channels = self._native_format(sd, info)
-        state = _StreamState(max_frames=math.ceil(self.max_seconds * native_sr))
-        stream = self._open_stream(sd, info, native_sr, channels, state)
+        release = hold_portaudio()  # PortAudio is not re-initialised under this take's stream
+        try:
+            info = self._input_device(sd)
+            native_sr, channels = self._native_format(sd, info)
+            state = _StreamState(max_frames=math.ceil(self.max_seconds * native_sr))
+            stream = self._open_stream(sd, info, native_sr, channels, state)
+        except BaseException:
+            release()
+            raise
         try:
             audio, stopped_by, onset, speech_found, error = self._consume(state, native_sr)
         finally:
             state.halt = True
             self._stream = None
-            _close_in_background(stream, sd)
+            _close_in_background(stream, sd, release=release)
 
         speech_start_s = None
         if onset is not None:
@@ -424,8 +429,9 @@ def prune_takes(folder: Path, *, keep: int, spare: Path | None = None) -> list[P
     return deleted
 
 
-def _close_in_background(stream, sd, *, wait_s: float = 1.0) -> None:
-    """Abort and close the stream without ever hanging the caller on a stuck device."""
+def _close_in_background(stream, sd, *, wait_s: float = 1.0, release=None) -> None:
+    """Abort and close the stream without ever hanging the caller on a stuck device;
+    `release` (app.devices.hold_portaudio's) is called once the stream is closed."""
 
     def close():
         try:
@@ -433,17 +439,13 @@ def _close_in_background(stream, sd, *, wait_s: float = 1.0) -> None:
             stream.close()
         except sd.PortAudioError:
             pass  # the device is gone; nothing left to release
+        finally:
+            if release is not None:
+                release()
 
     closer = threading.Thread(target=close, name="malsori-close-stream", daemon=True)
     closer.start()
     closer.join(wait_s)
-
-
-def wait_for_closing_streams(timeout_s: float = 5.0) -> None:
-    """Join the background stream closers: PortAudio must not be re-initialised under them."""
-    for thread in threading.enumerate():
-        if thread.name == "malsori-close-stream":
-            thread.join(timeout_s)
 
 
 @dataclass(frozen=True)

@@ -259,3 +259,27 @@ def test_a_stream_that_ends_without_being_asked_is_a_lost_device(fake_mic, speec
     assert "disappeared" in take.error
     assert take.path is not None and take.path.exists()  # the partial take is kept
     assert take.duration_s == pytest.approx(10 * 0.02, abs=0.001)  # exactly the blocks before the failure
+
+
+def test_portaudio_is_never_reinitialised_under_an_open_stream(fake_mic, speech, tmp_path):
+    """The one-off segfault (exit 139): re-initialising PortAudio (a test's teardown, the kiosk's
+    microphone watcher) while a take's stream was open or closing. It now waits for the stream."""
+    from app.devices import reinit_portaudio
+
+    fake_mic(pad(speech, lead_s=LEAD_S, trail_s=1.0))
+    recorder = Recorder(save_dir=tmp_path, max_seconds=600, auto_stop=False)
+    takes = []
+    worker = threading.Thread(target=lambda: takes.append(recorder.record()))
+    worker.start()
+    try:
+        while recorder._stream is None and worker.is_alive():
+            worker.join(0.001)
+        with pytest.raises(DeviceError, match="still open"):
+            reinit_portaudio(timeout_s=0.05)  # the take is still running: refused, not crashed
+        threading.Timer(0.2, recorder.stop).start()
+        reinit_portaudio(timeout_s=30)  # waits until the take's stream is closed, then re-initialises
+    finally:
+        recorder.stop()
+        worker.join(30)
+    assert takes and takes[0].stopped_by == "stopped"
+    assert len(Recorder(save_dir=tmp_path, max_seconds=0.5, auto_stop=False).record().audio) > 0  # PortAudio works

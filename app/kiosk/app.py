@@ -10,6 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
+from PyQt5 import sip
 from PyQt5.QtCore import QEvent, QObject, Qt, QTimer
 from PyQt5.QtGui import QFont, QFontDatabase
 from PyQt5.QtWidgets import QApplication
@@ -109,6 +110,9 @@ class Kiosk:
                                   on_settings_saved=self.apply_settings, clock=clock)
         if isinstance(self.runner, QObject):
             self.runner.setParent(self.window)  # late results for a closed window are dropped
+        # The controller's timers (level meter, microphone watch) die with the window: none can
+        # fire into a runner that was deleted with it.
+        self.controller.setParent(self.window)
         self.window.serving_list = path.stem if path else ""
         if problem:
             self.window.start_message.setText(problem)
@@ -126,6 +130,22 @@ class Kiosk:
         self.controller.set_entries(entries)
         self.controller.reset_session()
         self.window.start_message.setText(problem)
+
+    def shutdown(self) -> None:
+        """Close the kiosk for good: stop the take and the timers, let the workers finish, and
+        delete the widgets on this thread's event loop (deleteLater; run_kiosk delivers that
+        at once). Left to Python's garbage collector, a window
+        (its widgets hold reference cycles through their slots) is deleted whenever a
+        collection happens to run — sometimes inside a paint event of another window: the
+        one-off segfault (exit 139) of the kiosk tests."""
+        if sip.isdeleted(self.window):
+            return
+        self.controller.go_home()
+        self.controller.stop_watching()
+        self.runner.wait_idle(5000)
+        self.window.allow_close = True
+        self.window.close()
+        self.window.deleteLater()
 
     def recover(self, text: str = "Something went wrong — back to the start.") -> None:
         """After an unexpected error: home screen, a short note, nothing else lost."""
@@ -247,7 +267,8 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
     try:
         code = app.exec_()
     finally:
-        kiosk.runner.wait_idle(5000)
+        kiosk.shutdown()
+        QApplication.sendPostedEvents(None, QEvent.DeferredDelete)  # the window goes now, not at exit
         sys.excepthook = previous_hook
         for signum, handler in previous_handlers.items():
             signal.signal(signum, handler)

@@ -150,6 +150,11 @@ class KioskController(QObject):
         self.check_microphone()
         self._mic_timer.start()
 
+    def stop_watching(self) -> None:
+        """Stop the timers (microphone watch, level meter): the kiosk is closing."""
+        self._mic_timer.stop()
+        self._level_timer.stop()
+
     def check_microphone(self) -> None:
         """Ask (in a worker) whether a microphone is there. Only on idle screens: no audio
         stream is open then, and a take never competes with the check for the device."""
@@ -340,7 +345,11 @@ class KioskController(QObject):
             self.last_problem = f"recording: {detail}"
             self._no_score("The microphone stopped working during the take — please ask a helper.")
             return
-        if not getattr(take, "speech_found", True):
+        # A take the live endpointer heard no speech in is still scored: in noise (10 dB SNR) the
+        # endpointer, with no noise filter and no future, misses words the front end finds;
+        # a truly silent take ends in the front end's NoSpeechError, worded the same. With no
+        # model to ask (loading, missing), the endpointer's word stands.
+        if not getattr(take, "speech_found", True) and self.model_state != MODEL_READY:
             self._no_score(friendly_message(NoSpeechError("")))
             return
         self._score(take)
@@ -391,6 +400,9 @@ class KioskController(QObject):
 
     def _score_failed(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
+            return
+        if isinstance(exc, (NoSpeechError, SpeechTooShortError)):  # the learner's take, not a fault
+            self._no_score(friendly_message(exc))
             return
         self._no_score(self._problem("scoring", exc))
 

@@ -33,6 +33,33 @@ def preload_plotting() -> None:
     import matplotlib.ticker  # noqa: F401
 
 
+def _canvas_class():
+    """matplotlib's Qt canvas, with its deferred redraw on a timer the canvas owns.
+
+    matplotlib schedules draw_idle with QTimer.singleShot(0, callable), which Qt runs even
+    after the canvas is deleted: a window closed right after a resize (a test's teardown, the
+    kiosk's exit) left a redraw of a deleted canvas — RuntimeError, then a segfault (exit
+    139). A child timer dies with its canvas, and its pending redraw with it.
+    """
+    from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
+    from PyQt5.QtCore import QTimer
+
+    class Canvas(FigureCanvasQTAgg):
+        def __init__(self, figure):
+            super().__init__(figure)
+            self._idle_timer = QTimer(self)
+            self._idle_timer.setSingleShot(True)
+            self._idle_timer.setInterval(0)
+            self._idle_timer.timeout.connect(self._draw_idle)
+
+        def draw_idle(self):
+            if not (getattr(self, "_draw_pending", False) or getattr(self, "_is_drawing", False)):
+                self._draw_pending = True
+                self._idle_timer.start()
+
+    return Canvas
+
+
 class MelComparisonView(QWidget):
     """Shows a models.ScoreResult: reference image left, the learner's right."""
 
@@ -47,11 +74,10 @@ class MelComparisonView(QWidget):
     def _ensure_canvas(self) -> None:
         if self.canvas is not None:
             return
-        from matplotlib.backends.backend_qt5agg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(8, 2.4), dpi=100, facecolor="#1c1c1e")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = _canvas_class()(self.figure)
         self._layout.addWidget(self.canvas)
 
     def show_result(self, result, *, highlight: bool = True) -> None:

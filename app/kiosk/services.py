@@ -65,11 +65,17 @@ def play_audio(audio: np.ndarray, sr: int) -> None:
     """Play float32 mono audio on the default output and wait until it has played."""
     import sounddevice as sd
 
+    from app.devices import hold_portaudio
+
+    release = hold_portaudio()
     try:
         sd.play(np.asarray(audio, dtype=np.float32), int(sr))
         sd.wait()
     except sd.PortAudioError as exc:
         raise DeviceError(f"no speaker could play the sound ({exc}); check the audio output") from exc
+    finally:
+        sd.stop(ignore_errors=True)  # closes the stream: none is left open for a later re-init
+        release()
 
 
 def load_entries(list_path: Path | None, *, lang: str):
@@ -107,7 +113,6 @@ def watch_mic() -> Callable[[], str]:
     initialises). Only called while no audio stream is open (the controller polls on idle
     screens only)."""
     from app.devices import microphone_problem, portaudio_sees_input, reinit_portaudio
-    from app.recorder import wait_for_closing_streams
 
     missing = False
 
@@ -115,8 +120,7 @@ def watch_mic() -> Callable[[], str]:
         nonlocal missing
         problem = microphone_problem()
         if not problem and (missing or not portaudio_sees_input()):
-            wait_for_closing_streams()
-            reinit_portaudio()
+            reinit_portaudio()  # waits for any stream still closing
         missing = bool(problem)
         return problem
 
