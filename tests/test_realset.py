@@ -158,6 +158,16 @@ def test_refused_take_is_counted_listed_and_a_rerun_reuses_files(realset, source
     assert "refused take klettres-fr-syllab-click" in err and "1 takes refused by the front end" in err
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.wav")} == files
     assert (out / "pairs.csv").read_text(encoding="utf-8") == before
+    # a verdict of another front end is not trusted: a plan that says "refused" under an older
+    # front end is made again, and its take comes back
+    plan_path = next(p for p in sorted(out.rglob("*.s0.json"))
+                     if not json.loads(p.read_text(encoding="utf-8"))["refused"])
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    plan.update(refused="refused by an older front end", front_end="0" * 16)
+    plan_path.write_text(json.dumps(plan), encoding="utf-8")
+    assert main(["make-realset", "--out", str(out), "--root", str(source_root), "--sources", "klettres",
+                 "asterisk", "--jobs", "1", "--no-progress"]) == 0
+    assert (out / "pairs.csv").read_text(encoding="utf-8") == before
 
 
 def test_evaluate_prints_the_real_voice_table(realset, tmp_path, capsys):

@@ -371,7 +371,9 @@ def make_item(task: ItemTask, *, out_dir: Path, cfg: RealsetConfig) -> ItemResul
     if plan_path.is_file() and (out_dir / res.correct).is_file():
         try:
             plan = json.loads(plan_path.read_text(encoding="utf-8"))
-            if "refused" in plan and all((out_dir / e["file"]).is_file() for e in plan["edits"].values()):
+            # the front end's verdicts hold only for the front end that made them
+            if plan.get("front_end") == front_end_key() and all((out_dir / e["file"]).is_file()
+                                                               for e in plan["edits"].values()):
                 res.edits, res.audible, res.inaudible = plan["edits"], plan["audible"], plan["inaudible"]
                 res.error = plan.get("error", "")
                 if plan.get("refused"):
@@ -438,10 +440,17 @@ def make_item(task: ItemTask, *, out_dir: Path, cfg: RealsetConfig) -> ItemResul
             return res
     atomic_write_json(plan_path, {"text": task.text, "voice": task.voice, "edits": res.edits,
                                   "audible": res.audible, "inaudible": res.inaudible, "error": res.error,
-                                  "refused": refused})
+                                  "refused": refused, "front_end": front_end_key()})
     if refused:
         res.correct, res.error = "", refused
     return res
+
+
+def front_end_key() -> str:
+    """A fingerprint of the default front end's settings (`PreprocessConfig`)."""
+    from preprocessing import PreprocessConfig
+
+    return hashlib.sha256(json.dumps(PreprocessConfig().to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def front_end_refuses(y: np.ndarray) -> str:
