@@ -196,6 +196,25 @@ def test_calibration_through_two_anchors():
     assert cal.score(0.0) > 90.0 and cal.score(1.0) < 1.0
 
 
+def test_training_calibration_is_graded_three_in_four_right_takes_green_a_mistake_at_amber():
+    """train's map: 75 (the kiosk's green) at the 75th-percentile distance of right val takes,
+    50 (amber) at the median one-mistake distance; wrong words fall far below, not all at 0."""
+    from training.dataset import PairRecord
+    from training.metrics import fit_calibration
+
+    def rec(target, n_edits):
+        return PairRecord("r.wav", "a.wav", target, "correct" if target else "edit", n_edits, "w", "v", "val", None, 0.0)
+
+    right, one_edit, other = np.linspace(0.1, 0.6, 11), np.array([0.7, 0.8, 0.9]), np.array([1.5, 1.8])
+    records = [rec(1.0, 0)] * 11 + [rec(0.0, 1)] * 3 + [rec(0.0, -1)] * 2
+    cfg = TrainConfig(data="", out="")
+    cal = fit_calibration(records, np.concatenate([right, one_edit, other]), good_score=cfg.good_score,
+                          edit_score=cfg.edit_score, good_percentile=cfg.good_percentile)
+    assert cal.score(np.percentile(right, 75)) == pytest.approx(75.0)
+    assert cal.score(0.8) == pytest.approx(50.0)
+    assert 90.0 < cal.score(0.1) < 100.0 and 0.5 < cal.score(1.5) < 20.0  # graded at both ends
+
+
 def _frames(symbols: list[int], n_symbols: int = 6) -> torch.Tensor:
     """Log-probabilities of a confident recognizer hearing `symbols`: 3 frames each, then a blank."""
     rows = []

@@ -37,15 +37,16 @@ def validation_metrics(records: list[PairRecord], distances: np.ndarray) -> dict
     return m
 
 
-def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float):
-    """Correct pairs' 80th-percentile distance → good_score; median one-edit distance (or
+def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float,
+                    good_percentile: float = 80.0):
+    """Correct pairs' `good_percentile` distance → good_score; median one-edit distance (or
     median wrong distance when there are no edits) → edit_score."""
     from models.calibration import Calibration, calibration_through
 
     correct = np.array([r.target >= 0.5 for r in records])
     edit1 = np.array([r.target < 0.5 and r.n_edits == 1 for r in records])
     wrong = distances[edit1] if edit1.any() else distances[~correct]
-    d_good = float(np.percentile(distances[correct], 80))
+    d_good = float(np.percentile(distances[correct], good_percentile))
     d_bad = float(np.median(wrong))
     if not d_good < d_bad:  # a model that does not separate: fall back to medians
         return Calibration.fit(distances[correct], distances[~correct], good_score=good_score)
