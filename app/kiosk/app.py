@@ -238,11 +238,18 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
         window.exit_kiosk()
         app.quit()
 
+    preloading = []
+
     def model_settled(state: str, _text: str) -> None:
         if state != ctl.MODEL_LOADING:
             report(f"model_{state}_s")
             if exit_when_ready:
                 quit_now()
+            elif not preloading:  # what the first result needs, once the model is in (not competing with it)
+                preloading.append(True)
+                kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
+                kiosk.runner.run_task(preload_noise_filter, None,
+                                      lambda exc: log.warning("noise filter preload: %s", exc))
 
     kiosk.controller.model_status_changed.connect(model_settled)
 
@@ -251,10 +258,8 @@ def run_kiosk(*, windowed: bool = False, exit_after_first_frame: bool = False, e
         if exit_after_first_frame:
             quit_now()
             return
-        kiosk.controller.load_model()  # torch import + weights: after the learner sees the screen
+        kiosk.controller.load_model()  # the weights: after the learner sees the screen
         kiosk.controller.watch_microphone()
-        kiosk.runner.run_task(preload_plotting, None, lambda exc: log.warning("matplotlib preload: %s", exc))
-        kiosk.runner.run_task(preload_noise_filter, None, lambda exc: log.warning("noise filter preload: %s", exc))
 
     FirstFrame(window, first_frame)
     # Ctrl+C in a terminal and `systemctl stop` end the kiosk cleanly (a take in progress is
