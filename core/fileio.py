@@ -48,6 +48,9 @@ def check_writable(path: str | os.PathLike) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:  # mkdir's "File exists" / "Not a directory" would not say which
+            raise OutputError(f"{blocker}: is a file, not a folder ({path.relative_to(blocker)} cannot go inside it)") from exc
         raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from exc
     if not os.access(path.parent, os.W_OK):
         raise OutputError(f"{path.parent}: no permission to write here")

@@ -156,8 +156,24 @@ def _infer_kind(text: str) -> str:
 # --- does espeak-ng read it as words? -----------------------------------------------------------
 
 
+def guess_lang(text: str) -> str | None:
+    """The language a text's script points to: "ko" for Hangul (syllables or bare jamo), "en"
+    for Latin letters; None when it has both, or neither (digits only, kana, Hanja, Cyrillic…)."""
+    hangul = any("\uAC00" <= c <= "\uD7A3" or "\u1100" <= c <= "\u11FF" or "\u3130" <= c <= "\u318F"
+                 for c in text)
+    latin = any(c.isalpha() and unicodedata.name(c, "").startswith("LATIN") for c in text)
+    if hangul == latin:
+        return None
+    return "ko" if hangul else "en"
+
+
 def render_problem(entry: Entry) -> str | None:
-    """Why espeak-ng would not read `entry` as words of its language, or None when it does.
+    """Why espeak-ng would not read `entry` as words of its language, or None when it does."""
+    return text_problem(entry.text, lang=entry.lang)
+
+
+def text_problem(text: str, *, lang: str) -> str | None:
+    """Why espeak-ng would not read `text` as words of `lang`, or None when it does.
 
     Three checks, each catching a failure seen with espeak-ng 1.51:
     1. characters: only those the language's voice reads as words (for Korean, precomposed
@@ -168,23 +184,23 @@ def render_problem(entry: Entry) -> str | None:
     """
     from core.espeak import _run, espeak_voice
 
-    allowed = _ALLOWED.get(entry.lang)
-    if allowed is not None and not allowed.fullmatch(entry.text):
-        bad = sorted({c for c in entry.text if not allowed.fullmatch(c)})
-        return f"characters the {entry.lang} voice would not read as words: {''.join(bad)!r}"
-    out = _run(["-v", espeak_voice(entry.lang), "-q", "-x", "--sep=z", entry.text], timeout_s=10.0)
+    allowed = _ALLOWED.get(lang)
+    if allowed is not None and not allowed.fullmatch(text):
+        bad = sorted({c for c in text if not allowed.fullmatch(c)})
+        return f"characters the {lang} voice would not read as words: {''.join(bad)!r}"
+    out = _run(["-v", espeak_voice(lang), "-q", "-x", "--sep=z", text], timeout_s=10.0)
     phonemes = out.decode("utf-8", "replace")
     if _LANG_SWITCH.search(phonemes):
         return f"espeak-ng switches language: {phonemes.strip()}"
-    if entry.lang == "ko":
-        syllables = sum(1 for c in entry.text if "\uAC00" <= c <= "\uD7A3")
+    if lang == "ko":
+        syllables = sum(1 for c in text if "\uAC00" <= c <= "\uD7A3")
         units = [p for p in re.split(r"[\u200c\s]+", phonemes) if p.strip("',_:!;")]
         if not syllables <= len(units) <= MAX_PHONEMES_PER_SYLLABLE * syllables:
             return f"{len(units)} phonemes for {syllables} syllables: {phonemes.strip()}"
     elif not phonemes.strip():
         return "espeak-ng produced no phonemes"
-    elif entry.lang == "en":
-        acronyms = [w for w in re.findall(r"[A-Za-z']+", entry.text) if len(w) > 1 and w.isupper()]
+    elif lang == "en":
+        acronyms = [w for w in re.findall(r"[A-Za-z']+", text) if len(w) > 1 and w.isupper()]
         if acronyms:  # espeak-ng spells capitals out letter by letter ("TV" → tee vee)
             return f"words espeak-ng spells out letter by letter: {', '.join(acronyms)}"
     return None

@@ -103,8 +103,11 @@ class Scorer:
             y = load_audio(Path(audio), sr=self.cfg.sample_rate, max_duration_s=self.cfg.max_duration_s)
             return preprocess(y, sr=self.cfg.sample_rate, cfg=self.cfg)
         except MalsoriError as exc:
-            where = side if isinstance(audio, tuple) or str(audio) in str(exc) else f"{side} {audio}"
-            raise type(exc)(f"{where}: {exc}") from exc
+            # one form for every error: "attempt take.wav: no such file", "attempt take.wav: no speech…"
+            if isinstance(audio, tuple):
+                raise type(exc)(f"{side}: {exc}") from exc
+            message = str(exc).removeprefix(f"{audio}: ")  # the loader's messages start with the path
+            raise type(exc)(f"{side} {audio}: {message}") from exc
 
     def features(self, audio: Audio, *, side: str = "audio") -> Features:
         """Anything score_pair accepts → Features (front end, encoder and recognizer run once)."""

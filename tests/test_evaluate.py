@@ -51,6 +51,27 @@ def test_evaluate_without_a_model_is_a_clear_error(trained, tmp_path, capsys):
     assert "no trained model" in capsys.readouterr().err
 
 
+def test_an_empty_data_folder_names_both_ways_to_fill_it(tmp_path, capsys):
+    assert main(["evaluate", "--data", str(tmp_path), "--no-progress"]) == 16
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make-corpus" in err and "make-realset" in err and "pairs.csv" in err
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "tts"])
+def test_every_option_says_what_it_does_and_its_default(command):
+    import argparse
+
+    from app.cli import build_parser
+
+    sub = next(a for a in build_parser(command)._actions if isinstance(a, argparse._SubParsersAction))
+    for action in sub.choices[command]._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{command} {action.option_strings}: no help text"
+        if action.default not in (None, False, True):
+            assert "default" in action.help, f"{command} {action.option_strings}: default {action.default} not shown"
+
+
 def test_auc_eer_and_roc_on_known_scores():
     pos, neg = np.array([0.9, 0.8, 0.7]), np.array([0.1, 0.75, 0.2])
     assert auc(pos, neg) == pytest.approx(8 / 9)

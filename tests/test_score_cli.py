@@ -87,22 +87,48 @@ def test_score_model_uses_that_checkpoint_and_it_tells_words_apart(env, words, c
     assert "no trained model" in capsys.readouterr().err
 
 
-def test_score_text_makes_the_reference_offline_and_scores_against_it(env, words, capsys, monkeypatch):
+@pytest.fixture
+def offline(env, monkeypatch):
+    """No network on any machine (gTTS meets a refused proxy port), no shipped references:
+    --text references are made by espeak-ng into env/cache."""
     import socket
 
-    closed = socket.socket()  # no network on any machine: gTTS meets a refused proxy port
+    closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{closed.getsockname()[1]}")
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
     closed.close()
     monkeypatch.setenv("MALSORI_ASSETS", str(env / "no-shipped-references"))
     monkeypatch.setenv("MALSORI_CACHE", str(env / "cache"))
+    return env
+
+
+def test_score_text_makes_the_reference_offline_and_scores_against_it(env, offline, words, capsys):
     scores = {}
     for text in ("사과", "바다"):
         assert main(["score", "--text", text, str(words["same"]), "--model", str(SHIPPED), "--json"]) == 0
         scores[text] = json.loads(capsys.readouterr().out)["score"]
     assert scores["사과"] > scores["바다"] + 50, scores  # the take says 사과
     assert [p.parent.parent.name for p in (env / "cache").rglob("*.flac")] == ["espeak", "espeak"]
+
+
+def test_score_text_without_lang_uses_the_texts_letters_and_says_so(offline, words, capsys):
+    assert main(["score", "--text", "apple", str(words["same"])]) == 0
+    assert "--lang en" in capsys.readouterr().err
+    assert [p.parent.name for p in (offline / "cache").rglob("*.flac")] == ["en"]  # an English voice said it
+
+
+@pytest.mark.parametrize("text, lang, message", [
+    ("사과", "xx", "--lang xx: not a language malsori speaks (choose from ko, en)"),
+    ("ㄱ", None, "the ko voice would not read as words: 'ㄱ'"),
+    ("apple", "ko", "the ko voice would not read as words"),
+])
+def test_score_text_refuses_what_no_voice_would_read_as_that_word(offline, words, capsys, text, lang, message):
+    argv = ["score", "--text", text, str(words["same"])] + (["--lang", lang] if lang else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (offline / "cache").exists()  # refused before any reference was made
 
 
 def test_without_a_trained_model_the_cli_says_so(words, monkeypatch, tmp_path, capsys):
@@ -271,7 +297,7 @@ def test_jobs_must_be_a_positive_number(env, argv):
     assert exit_.value.code == 2
 
 
-@pytest.mark.parametrize("argv", [["--out", "r.csv"], ["--text", " "]])
+@pytest.mark.parametrize("argv", [["--out", "r.csv"], ["--text", " "], ["--lang", "en"]])
 def test_options_that_would_be_ignored_are_refused(env, words, argv, capsys):
     assert main(["score", str(words["ref"]), str(words["same"]), *argv]) == 2
 
@@ -280,7 +306,12 @@ def test_an_error_says_whether_the_reference_or_the_attempt_is_at_fault(env, wor
     silent = _wav(env / "silent.wav", np.zeros(SR, np.float32))
     assert main(["score", str(silent), str(words["same"])]) == 7
     err = capsys.readouterr().err
-    assert "reference" in err and "silent.wav" in err
+    assert err.startswith(f"malsori: error: reference {silent}: ")
+    # one form whichever stage refuses the file: "attempt PATH: why" (the loader's and the front end's)
+    assert main(["score", str(words["ref"]), str(env / "nope.wav")]) == 3
+    assert capsys.readouterr().err.startswith(f"malsori: error: attempt {env / 'nope.wav'}: no such file")
+    assert main(["score", str(words["ref"]), str(silent)]) == 7
+    assert capsys.readouterr().err.startswith(f"malsori: error: attempt {silent}: no speech")
 
 
 def test_pairs_paths_are_relative_to_the_csv_not_the_working_folder(env, words, capsys, monkeypatch):
@@ -322,6 +353,16 @@ def test_a_pairs_file_that_cannot_be_read_is_one_line_and_no_results(env, capsys
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("malsori: error:") and message in err
     assert not out.exists()
+    if case != "missing":  # the exit-code table says what this code means for a pairs file
+        assert "--pairs" in documented_exit_codes()[code]
+
+
+def documented_exit_codes() -> dict[int, str]:
+    """docs/operations.md's "Exit codes" table: code → meaning."""
+    import re
+
+    text = (REPO_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    return {int(m[1]): m[2] for m in re.finditer(r"^\| (\d+) \| (.*) \|$", text, flags=re.M)}
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])

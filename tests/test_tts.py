@@ -355,6 +355,34 @@ def test_cli_forced_gtts_while_unreachable_exits_12(tmp_path, monkeypatch, capsy
     assert "espeak" in capsys.readouterr().err
 
 
+def test_cli_without_lang_speaks_the_language_of_the_texts_letters_and_says_so(tmp_path, capsys):
+    cache = ["--engine", "espeak", "--cache-dir", str(tmp_path / "c")]
+    assert main(["tts", "hello", *cache]) == 0
+    captured = capsys.readouterr()
+    assert "\ten-us\t" in captured.out and "--lang en" in captured.err  # not a Korean voice reading English
+    assert main(["tts", KO_WORD, *cache]) == 0
+    captured = capsys.readouterr()
+    assert "\tko\t" in captured.out and "--lang ko" in captured.err
+    assert main(["tts", KO_WORD, "--lang", "ko", *cache]) == 0  # an explicit --lang needs no note
+    assert "note" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, lang, message", [
+    ("東京", None, "give --lang (ko, en)"),  # neither Hangul nor Latin letters
+    ("hello 사과", None, "give --lang (ko, en)"),  # both
+    ("ㄱ", None, "would not read as words: 'ㄱ'"),  # a bare jamo: read as its letter name
+    ("hello", "ko", "would not read as words"),  # an explicit --lang is kept, and checked
+    (KO_WORD, "zz", "--lang zz: not a language malsori speaks (choose from ko, en)"),
+])
+def test_cli_refuses_a_language_it_cannot_tell_speak_or_read_the_text_in(tmp_path, capsys, text, lang, message):
+    out = tmp_path / "ref.wav"
+    argv = ["tts", text, "-o", str(out), "--engine", "espeak", "--cache-dir", str(tmp_path / "c")]
+    assert main(argv + (["--lang", lang] if lang else [])) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "espeak-ng failed" not in err
+    assert not out.exists()
+
+
 def test_cli_usage_errors_exit_2(capsys):
     assert main(["tts"]) == 2
     assert main(["tts", "--precache"]) == 2
@@ -385,6 +413,11 @@ def test_cli_refuses_an_output_name_without_a_known_ending(tmp_path, capsys):
 def test_cli_unwritable_output_is_exit_13_naming_the_path_once(tmp_path, capsys):
     target = tmp_path / "a-file" / "ref.wav"  # a file where the folder should be
     (tmp_path / "a-file").write_text("")
-    code = main(["tts", KO_WORD, "--engine", "espeak", "-o", str(target), "--cache-dir", str(tmp_path / "c")])
+    code = main(["tts", KO_WORD, "--lang", "ko", "--engine", "espeak", "-o", str(target), "--cache-dir", str(tmp_path / "c")])
     err = capsys.readouterr().err
     assert code == 13 and err.count("\n") == 1 and err.count(str(tmp_path / "a-file")) == 1
+    assert "is a file, not a folder" in err  # not mkdir's "File exists"
+    deeper = tmp_path / "a-file" / "sub" / "ref.wav"  # mkdir says "Not a directory" here
+    assert main(["tts", KO_WORD, "--lang", "ko", "--engine", "espeak", "-o", str(deeper), "--cache-dir",
+                 str(tmp_path / "c")]) == 13
+    assert f"{tmp_path / 'a-file'}: is a file, not a folder" in capsys.readouterr().err

@@ -443,12 +443,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="split to evaluate (default: test; a real-voice set: every split)")
     p.add_argument("--naive-seconds", type=float, default=180.0,
                    help="training time of the naive Siamese baseline (default: 180 s)")
-    p.add_argument("--robustness-pairs", type=int, default=150, help="correct attempts for the gain/noise checks")
-    p.add_argument("--max-pairs", type=int, default=0, help="evaluate on a seeded subset (0 = all)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--jobs", type=int, default=2, help="preprocessing worker processes")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--robustness-pairs", type=int, default=150,
+                   help="correct attempts for the gain/noise checks (default: 150)")
+    p.add_argument("--max-pairs", type=int, default=0, help="evaluate on a seeded subset (default: 0 = all)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the --max-pairs subset, the gain/noise attempts and the naive Siamese (default: 0)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    p.add_argument("--jobs", type=int, default=2, help="preprocessing worker processes (default: 2)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars on stderr")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -458,6 +460,11 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     model = args.model or default_model_path()
+    if not (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
+        from core.errors import ManifestError
+
+        raise ManifestError(f"{args.data}: no manifest.csv or pairs.csv: make a corpus with `malsori make-corpus "
+                            f"--out {args.data}` or a real-voice set with `malsori make-realset --out {args.data}`")
     if (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
         from .realeval import evaluate_realset
         from .realset import SPLITS

@@ -18,3 +18,33 @@ def delegate(sub: argparse._SubParsersAction, name: str, *, summary: str, descri
     p = sub.add_parser(name, help=summary, description=description)
     handler.add_arguments(p)
     p.set_defaults(func=handler.run)
+
+
+def text_language(text: str, lang: str | None) -> str:
+    """The language to speak a reference TEXT in: --lang when given (one malsori speaks), else the
+    one its script points to, said in a note on stderr. UsageError when the language cannot be
+    told, or when its voice would not read TEXT as words (the word-list check, core.wordlists)."""
+    import sys
+    import unicodedata
+
+    from core.errors import UsageError
+    from core.espeak import VOICES, available
+    from core.wordlists import guess_lang, text_problem
+
+    choices = ", ".join(VOICES)
+    if lang is None:
+        lang = guess_lang(text)
+        if lang is None:
+            raise UsageError(f"cannot tell the language of {text!r} from its letters: give --lang ({choices})")
+        guessed = "Hangul" if lang == "ko" else "Latin letters"
+    elif lang not in VOICES:
+        raise UsageError(f"--lang {lang}: not a language malsori speaks (choose from {choices})")
+    else:
+        guessed = None
+    if available():  # without espeak-ng (gTTS only) the reading cannot be checked
+        why = text_problem(" ".join(unicodedata.normalize("NFC", text).split()), lang=lang)
+        if why:
+            raise UsageError(f"{text!r} with --lang {lang}: {why}")
+    if guessed:
+        print(f"malsori: note: speaking it as --lang {lang} (the text is in {guessed})", file=sys.stderr)
+    return lang

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from core.errors import MalsoriError, UsageError
 
+from . import text_language
+
 RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
 # Each worker process imports torch (~2-3 s, ~500 MB): only a long batch earns that back.
@@ -38,7 +40,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="REFERENCE ATTEMPT, or just ATTEMPT with --text")
     p.add_argument("--text", help="make the reference from this text with text-to-speech")
-    p.add_argument("--lang", default="ko", help="language of --text (default: ko)")
+    p.add_argument("--lang", help="language of --text: ko or en "
+                   "(default: from its letters, Hangul → ko, Latin → en)")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.add_argument("--pairs", type=Path, help="CSV with 'reference' and 'attempt' columns (paths relative to the CSV)")
     p.add_argument("--out", type=Path, help="with --pairs: where to write the results CSV ('-': standard output)")
@@ -57,16 +60,19 @@ def run(args: argparse.Namespace) -> int:
         return _score_pairs(args)
     if args.out or args.jobs:
         raise UsageError("--out and --jobs go with --pairs")
+    if args.lang is not None and args.text is None:
+        raise UsageError("--lang goes with --text")
     if args.text is not None and not args.text.strip():
         raise UsageError("--text is empty: give the word or sentence to say")
     expected = 1 if args.text is not None else 2
     if len(args.files) != expected:
         raise UsageError("give REFERENCE ATTEMPT, or --text TEXT ATTEMPT")
+    lang = text_language(args.text, args.lang) if args.text is not None else None
     scorer = _load_scorer(args.model)
     if args.text is not None:
         from app.tts import get_reference
 
-        ref = get_reference(args.text, lang=args.lang)
+        ref = get_reference(args.text, lang=lang)
         reference = (ref.audio, ref.sr)
     else:
         reference = args.files[0]

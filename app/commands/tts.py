@@ -9,6 +9,8 @@ from pathlib import Path
 
 from core.errors import MalsoriError, TTSError, UsageError
 
+from . import text_language
+
 GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
 
 
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
         "espeak-ng otherwise (engine auto).",
     )
     p.add_argument("text", nargs="?", help="the word or sentence to speak")
-    p.add_argument("--lang", default="ko", help="language of TEXT: ko, en, … (default: ko)")
+    p.add_argument("--lang", help="language of TEXT: ko or en (default: from its letters, Hangul → ko, Latin → en)")
     p.add_argument("-o", "--output", type=Path, help="write the reference here, 16 kHz mono, in the format its name ends in: "
                    ".wav, .flac, .ogg or .mp3")
     p.add_argument("--engine", choices=["auto", "gtts", "espeak"], default="auto",
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("give either TEXT or --list, not both")
         if not (args.precache or args.check):
             raise UsageError("--list needs --precache or --check")
+        if args.lang:
+            raise UsageError("--lang goes with TEXT (a word list gives each entry's language)")
         status = _check(args.lists) if args.check else 0
         if args.precache:
             status = max(status, _precache(args.lists, args))
@@ -65,11 +69,12 @@ def _one(args: argparse.Namespace) -> int:
     from app.tts import get_reference
     from core.fileio import check_writable
 
+    lang = text_language(args.text, args.lang)
     if args.output:
         output_format(args.output)  # a name we cannot honour is refused before any work
         check_writable(args.output)
 
-    ref = get_reference(args.text, lang=args.lang, engine=args.engine, slow=args.slow, cache_dir=args.cache_dir,
+    ref = get_reference(args.text, lang=lang, engine=args.engine, slow=args.slow, cache_dir=args.cache_dir,
                         gtts_timeout_s=args.timeout, voice=args.voice)
     if ref.fallback_reason:
         print(f"malsori: note: used espeak-ng because {ref.fallback_reason}", file=sys.stderr)
