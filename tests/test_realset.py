@@ -220,3 +220,9 @@ def test_spanish_is_refused_and_splits_move_whole_speakers(source_root, capsys):
         assert set(splits) == {t.speaker for t in takes}
         test_langs = {t.lang for t in takes if splits[t.speaker] == "test"}
         assert len(test_langs) >= 3
+
+
+def test_evaluate_on_a_folder_without_pairs_names_both_commands(tmp_path, capsys):
+    rc = main(["evaluate", "--model", str(ROOT_MODEL), "--data", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 16 and "make-corpus" in err and "make-realset" in err and len(err.strip().splitlines()) == 1
