@@ -8,12 +8,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 80
 # the scoring path (core, front end, models, the score command, the kiosk's services) and the
-# training path (corpus pairs, training, the recognizer, evaluation)
+# training path (corpus pairs, training, the recognizer, evaluation, the real-voice set)
 PATH = [*sorted((ROOT / "core").glob("*.py")), *sorted((ROOT / "preprocessing").glob("*.py")),
         *sorted((ROOT / "models").glob("*.py")), ROOT / "app" / "commands" / "score.py",
         ROOT / "app" / "kiosk" / "services.py",
         *(ROOT / "training" / f"{name}.py" for name in ("dataset", "batches", "metrics", "train",
-                                                         "train_recognizer", "evaluate"))]
+                                                         "train_recognizer", "evaluate", "realset",
+                                                         "realeval"))]
 
 
 def test_no_function_on_the_scoring_and_training_path_is_over_80_lines():

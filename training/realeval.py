@@ -120,14 +120,9 @@ def evaluate_realset(
     progress: bool = True,
 ) -> dict:
     """Score every pair of the chosen splits with the model and MFCC-DTW; print and write the tables."""
-    from tqdm import tqdm
-
     from models import Scorer
-    from core.fileio import atomic_write_json, atomic_write_text
 
-    from .baselines import mfcc_dtw_distance
     from .dataset import image_utterance
-    from .metrics import fit_baseline_calibration
 
     started = time.monotonic()
     data = Path(data)
@@ -138,14 +133,7 @@ def evaluate_realset(
     usable = [p for p in wanted if p.reference in images and p.attempt in images]
     refused = {s: sum(1 for p in wanted if p.row["split"] == s) - sum(1 for p in usable if p.row["split"] == s)
                for s in SPLITS}
-
-    # MFCC-DTW: distances everywhere, a calibration from the train split (the model brings its own)
-    dtw_d = {id(p): mfcc_dtw_distance(images[p.reference], images[p.attempt])
-             for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
-    cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
-                 and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
-    dtw_cal = fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
-        if cal_pairs else None
+    dtw_d, dtw_cal = _mfcc_dtw(usable, images, progress=progress)
 
     feats: dict = {}
 
@@ -160,28 +148,10 @@ def evaluate_realset(
         if not pairs:
             continue
         rows = [p.row for p in pairs]
-        # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores
-        model = [scorer.pair.distance(f(p.reference), f(p.attempt))
-                 for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
-        d = {"malsori model": np.array([r.value for r in model]),
-             "MFCC-DTW": np.array([dtw_d[id(p)] for p in pairs])}
-        s = {"malsori model": np.array([scorer.pair.score(x) for x in d["malsori model"]]),
-             "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
-             np.full(len(pairs), math.nan)}
-        # each term of the model's distance alone: which part tells right from wrong in these voices
-        for term in model[0].terms:
-            d[f"model term: {term}"] = np.array([r.terms[term] for r in model])
-            s[f"model term: {term}"] = np.full(len(pairs), math.nan)
+        d, s = _split_scores(pairs, scorer, f, dtw_d, dtw_cal, split=split, progress=progress)
         m = {name: real_metrics(rows, s[name], d[name]) for name in d}
-        by = {}
-        for column in ("lang", "source"):
-            by[column] = {}
-            for value in sorted({r[column] for r in rows}):
-                idx = np.array([r[column] == value for r in rows])
-                sub = [r for r, keep in zip(rows, idx) if keep]
-                by[column][value] = {name: real_metrics(sub, s[name][idx], d[name][idx]) for name in d}
-        per_pair += [{**{k: r[k] for k in PER_PAIR_FIELDS}, **{f"{n} distance": f"{d[n][i]:.5f}" for n in d},
-                      **{f"{n} score": f"{s[n][i]:.3f}" for n in METHODS}} for i, r in enumerate(rows)]
+        by = metrics_by(rows, s, d)
+        per_pair += pair_score_rows(rows, s, d)
         metrics[split] = {"overall": m, **{f"by_{k}": v for k, v in by.items()}, "refused_pairs": refused[split]}
         plotted[split] = (rows, s)
         report.append(split_table(split, rows, m, by, refused=refused[split]))
@@ -196,9 +166,75 @@ def evaluate_realset(
         f"Run took {info['seconds'] / 60:.1f} min.",
         "",
     ])
+    _write_outputs(out_dir, text=text, metrics={"info": info, **metrics}, per_pair=per_pair, plotted=plotted)
+    print(text)
+    return {"info": info, **metrics}
+
+
+def _mfcc_dtw(usable: list[Pair], images: dict, *, progress: bool) -> tuple[dict, object]:
+    """MFCC-DTW: distances everywhere (id(pair) → distance), a calibration from the train split
+    (None without one; the model brings its own)."""
+    from tqdm import tqdm
+
+    from .baselines import mfcc_dtw_distance
+    from .metrics import fit_baseline_calibration
+
+    dtw_d = {id(p): mfcc_dtw_distance(images[p.reference], images[p.attempt])
+             for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
+    cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
+                 and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
+    dtw_cal = fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
+        if cal_pairs else None
+    return dtw_d, dtw_cal
+
+
+def _split_scores(pairs: list[Pair], scorer, features, dtw_d: dict, dtw_cal, *, split: str,
+                  progress: bool) -> tuple[dict, dict]:
+    """Per method (and per term of the model's distance): distances and 0–100 scores of the pairs,
+    as arrays in their order. features: path → the network outputs of that file."""
+    from tqdm import tqdm
+
+    # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores
+    model = [scorer.pair.distance(features(p.reference), features(p.attempt))
+             for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
+    d = {"malsori model": np.array([r.value for r in model]),
+         "MFCC-DTW": np.array([dtw_d[id(p)] for p in pairs])}
+    s = {"malsori model": np.array([scorer.pair.score(x) for x in d["malsori model"]]),
+         "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
+         np.full(len(pairs), math.nan)}
+    # each term of the model's distance alone: which part tells right from wrong in these voices
+    for term in model[0].terms:
+        d[f"model term: {term}"] = np.array([r.terms[term] for r in model])
+        s[f"model term: {term}"] = np.full(len(pairs), math.nan)
+    return d, s
+
+
+def metrics_by(rows: list[dict], scores: dict, distances: dict) -> dict:
+    """column ("lang", "source") → its value → method → `real_metrics` of those rows."""
+    by = {}
+    for column in ("lang", "source"):
+        by[column] = {}
+        for value in sorted({r[column] for r in rows}):
+            idx = np.array([r[column] == value for r in rows])
+            sub = [r for r, keep in zip(rows, idx) if keep]
+            by[column][value] = {name: real_metrics(sub, scores[name][idx], distances[name][idx])
+                                 for name in distances}
+    return by
+
+
+def pair_score_rows(rows: list[dict], scores: dict, distances: dict) -> list[dict]:
+    """pair_scores.csv rows: each pair's fields, every method's and term's distance, each method's score."""
+    return [{**{k: r[k] for k in PER_PAIR_FIELDS}, **{f"{n} distance": f"{distances[n][i]:.5f}" for n in distances},
+             **{f"{n} score": f"{scores[n][i]:.3f}" for n in METHODS}} for i, r in enumerate(rows)]
+
+
+def _write_outputs(out_dir: Path, *, text: str, metrics: dict, per_pair: list[dict], plotted: dict) -> None:
+    """real_voices.md, metrics.json, pair_scores.csv (when there are pairs) and score_histograms.png."""
+    from core.fileio import atomic_write_json, atomic_write_text
+
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "real_voices.md", text)
-    atomic_write_json(out_dir / "metrics.json", _jsonable({"info": info, **metrics}))
+    atomic_write_json(out_dir / "metrics.json", _jsonable(metrics))
     if per_pair:
         import csv
         import io
@@ -209,8 +245,6 @@ def evaluate_realset(
         writer.writerows(per_pair)
         atomic_write_text(out_dir / "pair_scores.csv", buf.getvalue())
     plot_histograms(plotted, out_dir / "score_histograms.png")
-    print(text)
-    return {"info": info, **metrics}
 
 
 def _fmt(v, spec: str = "{:.3f}") -> str:

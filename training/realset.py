@@ -358,39 +358,17 @@ def make_item(task: ItemTask, *, out_dir: Path, cfg: RealsetConfig) -> ItemResul
 
     Reuses files (and the edits chosen for this seed) that a previous run left in out_dir.
     """
-    from core.espeak import synthesize
-    from core.fileio import atomic_write_json, atomic_write_wav
-
-    from .corpus import feature_distance, mfcc
-    from .phoneme_edits import apply_edits, candidate_edits, format_edits, generic_edits, render
+    from core.fileio import atomic_write_json
 
     key = item_key(task.voice, task.text)
     rel = f"{_ref_dir(task.voice)}/{key}"
     res = ItemResult(task.voice, task.text, correct=f"{rel}.wav")
     plan_path = out_dir / f"{rel}.s{cfg.seed}.json"
-    if plan_path.is_file() and (out_dir / res.correct).is_file():
-        try:
-            plan = json.loads(plan_path.read_text(encoding="utf-8"))
-            # the front end's verdicts hold only for the front end that made them
-            if plan.get("front_end") == front_end_key() and all((out_dir / e["file"]).is_file()
-                                                               for e in plan["edits"].values()):
-                res.edits, res.audible, res.inaudible = plan["edits"], plan["audible"], plan["inaudible"]
-                res.error = plan.get("error", "")
-                if plan.get("refused"):
-                    res.correct, res.error = "", plan["refused"]
-                return res
-        except (ValueError, KeyError, TypeError):
-            pass  # a damaged plan is made again
-    say = dict(voice=task.voice, sr=SR)
+    if _reuse_plan(res, plan_path, out_dir=out_dir):
+        return res
     refused = ""
     try:
-        if (out_dir / res.correct).is_file():
-            from preprocessing import load_audio
-
-            correct = load_audio(out_dir / res.correct, sr=SR)
-        else:
-            correct = synthesize(task.text, **say)
-            atomic_write_wav(out_dir / res.correct, correct, sr=SR)
+        correct = _correct_reference(task, out_dir / res.correct)
         found = task.items
         refused = front_end_refuses(correct)
         if refused:  # no pair can be scored against it: the take is listed as without a reference
@@ -398,41 +376,7 @@ def make_item(task: ItemTask, *, out_dir: Path, cfg: RealsetConfig) -> ItemResul
         elif isinstance(found, str):
             res.error = found
         else:
-            items = list(found)
-            rendered = synthesize(render(items), **say)
-            feats = mfcc(rendered, sr=SR)
-            pool = candidate_edits(items, lang=task.lang) if task.lang in ("ko", "en") else []
-            seen = {(e.pos, e.new) for e in pool}
-            pool += [e for e in generic_edits(items, inventory=set(task.inventory)) if (e.pos, e.new) not in seen]
-            rng = np.random.default_rng([cfg.seed, _key_int(key)])
-            audible = []
-            for i in rng.permutation(len(pool))[: cfg.max_edit_tries]:
-                edit = pool[int(i)]
-                y = synthesize(render(apply_edits(items, [edit])), **say)
-                same = len(y) == len(rendered) and np.array_equal(y, rendered)
-                if not same and feature_distance(feats, mfcc(y, sr=SR)) >= cfg.min_audible_distance:
-                    audible.append((edit, y))
-                    res.audible += 1
-                else:
-                    res.inaudible += 1
-                positions = {e.pos for e, _ in audible}
-                if len(audible) >= 3 and len(positions) >= 2:
-                    break
-            # edit1: the first audible edit whose rendering the front end takes (checked only when chosen)
-            usable = next(((e, y) for e, y in audible if not front_end_refuses(y)), None)
-            if usable:
-                edit, y = usable
-                atomic_write_wav(out_dir / f"{rel}.s{cfg.seed}.e1.wav", y, sr=SR)
-                res.edits["edit1"] = {"file": f"{rel}.s{cfg.seed}.e1.wav", "edits": format_edits([edit])}
-            # two edits at different phonemes, preferably not the one edit1 uses
-            pairs = [(a[0], b[0]) for i, a in enumerate(audible) for b in audible[i + 1:] if a[0].pos != b[0].pos]
-            pair = next((p for p in pairs if usable and usable[0] not in p), pairs[0] if pairs else None)
-            if pair:
-                two = sorted(pair, key=lambda e: e.pos)
-                y2 = synthesize(render(apply_edits(items, two)), **say)
-                if feature_distance(feats, mfcc(y2, sr=SR)) >= cfg.min_audible_distance and not front_end_refuses(y2):
-                    atomic_write_wav(out_dir / f"{rel}.s{cfg.seed}.e2.wav", y2, sr=SR)
-                    res.edits["edit2"] = {"file": f"{rel}.s{cfg.seed}.e2.wav", "edits": format_edits(two)}
+            _make_edits(task, list(found), res, key=key, rel=rel, out_dir=out_dir, cfg=cfg)
     except MalsoriError as exc:
         res.error = str(exc)
         if not (out_dir / res.correct).is_file():
@@ -444,6 +388,119 @@ def make_item(task: ItemTask, *, out_dir: Path, cfg: RealsetConfig) -> ItemResul
     if refused:
         res.correct, res.error = "", refused
     return res
+
+
+def _reuse_plan(res: ItemResult, plan_path: Path, *, out_dir: Path) -> bool:
+    """Fill res from the plan a previous run left (True), if it and its files are all there and
+    were made by this front end; False (res untouched) when the item must be made again."""
+    if not (plan_path.is_file() and (out_dir / res.correct).is_file()):
+        return False
+    try:
+        plan = json.loads(plan_path.read_text(encoding="utf-8"))
+        # the front end's verdicts hold only for the front end that made them
+        if plan.get("front_end") == front_end_key() and all((out_dir / e["file"]).is_file()
+                                                           for e in plan["edits"].values()):
+            res.edits, res.audible, res.inaudible = plan["edits"], plan["audible"], plan["inaudible"]
+            res.error = plan.get("error", "")
+            if plan.get("refused"):
+                res.correct, res.error = "", plan["refused"]
+            return True
+    except (ValueError, KeyError, TypeError):
+        pass  # a damaged plan is made again
+    return False
+
+
+def _correct_reference(task: ItemTask, path: Path) -> np.ndarray:
+    """espeak-ng saying the item's text (16 kHz float32): the file a previous run left, else made and written."""
+    from core.espeak import synthesize
+    from core.fileio import atomic_write_wav
+
+    if path.is_file():
+        from preprocessing import load_audio
+
+        return load_audio(path, sr=SR)
+    correct = synthesize(task.text, voice=task.voice, sr=SR)
+    atomic_write_wav(path, correct, sr=SR)
+    return correct
+
+
+def _make_edits(task: ItemTask, items: list[str], res: ItemResult, *, key: str, rel: str, out_dir: Path,
+                cfg: RealsetConfig) -> None:
+    """Render the item's candidate edits, keep the audible ones, write edit1 and edit2 into res.edits."""
+    from core.espeak import synthesize
+
+    from .corpus import mfcc
+    from .phoneme_edits import render
+
+    rendered = synthesize(render(items), voice=task.voice, sr=SR)
+    feats = mfcc(rendered, sr=SR)
+    audible = _audible_edits(task, items, res, rendered=rendered, feats=feats, key=key, cfg=cfg)
+    usable = _write_edit1(audible, res, rel=rel, out_dir=out_dir, cfg=cfg)
+    _write_edit2(task, items, audible, usable, res, feats=feats, rel=rel, out_dir=out_dir, cfg=cfg)
+
+
+def _audible_edits(task: ItemTask, items: list[str], res: ItemResult, *, rendered: np.ndarray, feats: np.ndarray,
+                   key: str, cfg: RealsetConfig) -> list[tuple]:
+    """(edit, audio) of the candidate edits, in a seeded order, whose rendering differs audibly from
+    the item's; counts each try in res.audible / res.inaudible. Stops at three over two phonemes."""
+    from core.espeak import synthesize
+
+    from .corpus import feature_distance, mfcc
+    from .phoneme_edits import apply_edits, candidate_edits, generic_edits, render
+
+    pool = candidate_edits(items, lang=task.lang) if task.lang in ("ko", "en") else []
+    seen = {(e.pos, e.new) for e in pool}
+    pool += [e for e in generic_edits(items, inventory=set(task.inventory)) if (e.pos, e.new) not in seen]
+    rng = np.random.default_rng([cfg.seed, _key_int(key)])
+    audible = []
+    for i in rng.permutation(len(pool))[: cfg.max_edit_tries]:
+        edit = pool[int(i)]
+        y = synthesize(render(apply_edits(items, [edit])), voice=task.voice, sr=SR)
+        same = len(y) == len(rendered) and np.array_equal(y, rendered)
+        if not same and feature_distance(feats, mfcc(y, sr=SR)) >= cfg.min_audible_distance:
+            audible.append((edit, y))
+            res.audible += 1
+        else:
+            res.inaudible += 1
+        positions = {e.pos for e, _ in audible}
+        if len(audible) >= 3 and len(positions) >= 2:
+            break
+    return audible
+
+
+def _write_edit1(audible: list[tuple], res: ItemResult, *, rel: str, out_dir: Path, cfg: RealsetConfig):
+    """edit1: the first audible edit whose rendering the front end takes (checked only when chosen).
+    Returns that (edit, audio), or None."""
+    from core.fileio import atomic_write_wav
+
+    from .phoneme_edits import format_edits
+
+    usable = next(((e, y) for e, y in audible if not front_end_refuses(y)), None)
+    if usable:
+        edit, y = usable
+        atomic_write_wav(out_dir / f"{rel}.s{cfg.seed}.e1.wav", y, sr=SR)
+        res.edits["edit1"] = {"file": f"{rel}.s{cfg.seed}.e1.wav", "edits": format_edits([edit])}
+    return usable
+
+
+def _write_edit2(task: ItemTask, items: list[str], audible: list[tuple], usable, res: ItemResult, *,
+                 feats: np.ndarray, rel: str, out_dir: Path, cfg: RealsetConfig) -> None:
+    """edit2: two audible edits at different phonemes, preferably not the one edit1 uses, kept when
+    their rendering together is audible and the front end takes it."""
+    from core.espeak import synthesize
+    from core.fileio import atomic_write_wav
+
+    from .corpus import feature_distance, mfcc
+    from .phoneme_edits import apply_edits, format_edits, render
+
+    pairs = [(a[0], b[0]) for i, a in enumerate(audible) for b in audible[i + 1:] if a[0].pos != b[0].pos]
+    pair = next((p for p in pairs if usable and usable[0] not in p), pairs[0] if pairs else None)
+    if pair:
+        two = sorted(pair, key=lambda e: e.pos)
+        y2 = synthesize(render(apply_edits(items, two)), voice=task.voice, sr=SR)
+        if feature_distance(feats, mfcc(y2, sr=SR)) >= cfg.min_audible_distance and not front_end_refuses(y2):
+            atomic_write_wav(out_dir / f"{rel}.s{cfg.seed}.e2.wav", y2, sr=SR)
+            res.edits["edit2"] = {"file": f"{rel}.s{cfg.seed}.e2.wav", "edits": format_edits(two)}
 
 
 def front_end_key() -> str:
@@ -597,8 +654,6 @@ def make_realset(out_dir: str | Path, *, cfg: RealsetConfig, root: str | Path = 
 
     Returns what realset.json holds. Raises RealsetError for a missing source package.
     """
-    from tqdm import tqdm
-
     from core.fileio import atomic_write_json, atomic_write_text
 
     start = time.monotonic()
@@ -615,50 +670,12 @@ def make_realset(out_dir: str | Path, *, cfg: RealsetConfig, root: str | Path = 
     items: dict[tuple[str, str], Take] = {}
     for t in takes:
         items.setdefault(t.item, t)
-    with _pool(jobs, out_dir=out_dir, cfg=cfg) as pool:
-        keys = list(items)
-        mapper = (lambda f, xs: pool.imap(f, xs, chunksize=4)) if pool else map
-        found = list(tqdm(mapper(_phoneme_job, keys), total=len(keys), desc="phonemes", unit="item",
-                          disable=not progress, leave=False))
-        inventory: dict[str, set[str]] = {}
-        from .phoneme_edits import base, is_phoneme
-
-        for (voice, _), f in zip(keys, found):
-            if not isinstance(f, str):
-                inventory.setdefault(voice, set()).update(base(p) for p in f if is_phoneme(p))
-        tasks = [ItemTask(v, tx, items[(v, tx)].kind, items[(v, tx)].lang, tuple(sorted(inventory.get(v, ()))), f)
-                 for (v, tx), f in zip(keys, found)]
-        item_results = {(r.voice, r.text): r for r in tqdm(
-            (pool.imap_unordered(_run_item, tasks, chunksize=2) if pool else map(_run_item, tasks)),
-            total=len(tasks), desc="references", unit="item", disable=not progress)}
-        take_results = {r.id: r for r in tqdm(
-            (pool.imap_unordered(_run_take, takes, chunksize=8) if pool else map(_run_take, takes)),
-            total=len(takes), desc="takes", unit="take", disable=not progress)}
+    item_results, take_results = _make_audio(items, takes, out_dir=out_dir, cfg=cfg, jobs=jobs, progress=progress)
     festival = festival_refs(english_texts, out_dir=out_dir, progress=progress) if cfg.festival and english_texts else {}
 
     splits = assign_splits(takes, cfg)
-    pools: dict[tuple[str, str], list[str]] = {}
-    for (voice, text), r in sorted(item_results.items()):
-        if r.correct:
-            pools.setdefault((voice, items[(voice, text)].kind), []).append(text)
-    rows, refused, no_reference = [], [], []
-    for t in takes:
-        tr = take_results[t.id]
-        if tr.refused:
-            refused.append({"take": t.id, "source": t.source, "lang": t.lang, "text": t.text, "path": t.path,
-                            "why": tr.refused})
-            continue
-        ir = item_results[t.item]
-        if not ir.correct:
-            no_reference.append({"take": t.id, "text": t.text, "voice": t.voice, "why": ir.error})
-            continue
-        rows += take_rows(t, tr, ir, item_results, festival, split=splits[t.speaker], pools=pools, cfg=cfg)
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=PAIR_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out_dir / "pairs.csv", buf.getvalue())
+    rows, refused, no_reference = set_rows(takes, items, item_results, take_results, festival, splits=splits, cfg=cfg)
+    atomic_write_text(out_dir / "pairs.csv", pairs_csv(rows))
     summary = {
         "format_version": FORMAT_VERSION,
         "config": cfg.to_dict(),
@@ -677,6 +694,74 @@ def make_realset(out_dir: str | Path, *, cfg: RealsetConfig, root: str | Path = 
     }
     atomic_write_json(out_dir / "realset.json", summary)
     return summary
+
+
+def _make_audio(items: dict[tuple[str, str], Take], takes: list[Take], *, out_dir: Path, cfg: RealsetConfig,
+                jobs: int, progress: bool) -> tuple[dict[tuple[str, str], ItemResult], dict[str, TakeResult]]:
+    """Every item's espeak-ng references and every take's wavs, in `jobs` worker processes.
+
+    Returns ((voice, text) → ItemResult, take id → TakeResult).
+    """
+    from tqdm import tqdm
+
+    with _pool(jobs, out_dir=out_dir, cfg=cfg) as pool:
+        keys = list(items)
+        mapper = (lambda f, xs: pool.imap(f, xs, chunksize=4)) if pool else map
+        found = list(tqdm(mapper(_phoneme_job, keys), total=len(keys), desc="phonemes", unit="item",
+                          disable=not progress, leave=False))
+        inventory = voice_inventory(keys, found)
+        tasks = [ItemTask(v, tx, items[(v, tx)].kind, items[(v, tx)].lang, tuple(sorted(inventory.get(v, ()))), f)
+                 for (v, tx), f in zip(keys, found)]
+        item_results = {(r.voice, r.text): r for r in tqdm(
+            (pool.imap_unordered(_run_item, tasks, chunksize=2) if pool else map(_run_item, tasks)),
+            total=len(tasks), desc="references", unit="item", disable=not progress)}
+        take_results = {r.id: r for r in tqdm(
+            (pool.imap_unordered(_run_take, takes, chunksize=8) if pool else map(_run_take, takes)),
+            total=len(takes), desc="takes", unit="take", disable=not progress)}
+    return item_results, take_results
+
+
+def voice_inventory(keys: list[tuple[str, str]], found: list) -> dict[str, set[str]]:
+    """voice → the base phonemes its items use; keys: (voice, text); found: `phoneme_items` of each."""
+    from .phoneme_edits import base, is_phoneme
+
+    inventory: dict[str, set[str]] = {}
+    for (voice, _), f in zip(keys, found):
+        if not isinstance(f, str):
+            inventory.setdefault(voice, set()).update(base(p) for p in f if is_phoneme(p))
+    return inventory
+
+
+def set_rows(takes: list[Take], items: dict, item_results: dict, take_results: dict, festival: dict, *,
+             splits: dict[str, str], cfg: RealsetConfig) -> tuple[list[dict], list[dict], list[dict]]:
+    """Every take's pairs (pairs.csv rows), the takes the front end refused and those without a
+    reference (each listed with why)."""
+    pools: dict[tuple[str, str], list[str]] = {}
+    for (voice, text), r in sorted(item_results.items()):
+        if r.correct:
+            pools.setdefault((voice, items[(voice, text)].kind), []).append(text)
+    rows, refused, no_reference = [], [], []
+    for t in takes:
+        tr = take_results[t.id]
+        if tr.refused:
+            refused.append({"take": t.id, "source": t.source, "lang": t.lang, "text": t.text, "path": t.path,
+                            "why": tr.refused})
+            continue
+        ir = item_results[t.item]
+        if not ir.correct:
+            no_reference.append({"take": t.id, "text": t.text, "voice": t.voice, "why": ir.error})
+            continue
+        rows += take_rows(t, tr, ir, item_results, festival, split=splits[t.speaker], pools=pools, cfg=cfg)
+    return rows, refused, no_reference
+
+
+def pairs_csv(rows: list[dict]) -> str:
+    """pairs.csv's text: a header of `PAIR_FIELDS`, a line per row."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=PAIR_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 def _phoneme_job(key: tuple[str, str]):
