@@ -85,7 +85,6 @@ def main() -> int:
 
 def run_round(args, work: Path, display: str) -> int:
     from app.devices import reinit_portaudio
-    from app.kiosk import controller as ctl
     from app.kiosk.app import Kiosk, choose_hangul_font, ensure_app
     from app.kiosk.services import default_services
     from app.kiosk.settings import KioskSettings
@@ -101,8 +100,7 @@ def run_round(args, work: Path, display: str) -> int:
     os.environ["HOME"] = str(work / "mic")
     reinit_portaudio()
 
-    from PyQt5.QtCore import Qt
-    from PyQt5.QtTest import QTest
+    from PyQt5.QtCore import QEvent, Qt
 
     app = ensure_app()
     print(f"font: {choose_hangul_font(app)}")
@@ -110,6 +108,23 @@ def run_round(args, work: Path, display: str) -> int:
     services = default_services(settings)
     paced = services.__class__(**{**services.__dict__, "make_recorder": paced_recorder(services.make_recorder)})
     kiosk = Kiosk(settings=settings, services=paced)
+    try:
+        return play_round(args, app, kiosk, display)
+    finally:
+        # As run_kiosk does: the window is deleted now, while Qt is whole. Left to Python's
+        # exit, its deletion raced Qt's own teardown: under qemu (deploy/check-arm64.sh) every
+        # run that had shown a word card then died with SIGSEGV (exit 139) after the round.
+        kiosk.shutdown()
+        app.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
+def play_round(args, app, kiosk, display: str) -> int:
+    """The round through the real buttons, a screenshot at each step; 0 with a score."""
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtTest import QTest
+
+    from app.kiosk import controller as ctl
+
     window, c = kiosk.window, kiosk.controller
     window.setWindowFlags(window.windowFlags() | Qt.FramelessWindowHint)
     window.setGeometry(app.primaryScreen().geometry())  # Xvfb has no window manager to do it
@@ -144,8 +159,6 @@ def run_round(args, work: Path, display: str) -> int:
         return 1
     capture(display, args.out / "kiosk_result.png")
     print(f"score {c.last_result.score:.1f} ({c.last_result.band})")
-    window.exit_kiosk()
-    kiosk.runner.wait_idle(5000)
     return 0
 
 

@@ -79,3 +79,32 @@ def test_sigterm_ends_the_kiosk_cleanly_with_code_0(tmp_path):
         assert proc.wait(timeout=20) == 0  # not the operator's code, which would keep the unit down
     finally:
         proc.kill()
+
+
+def test_the_operators_exit_reaches_systemd_as_99_even_if_teardown_would_crash(tmp_path):
+    # Under qemu a process that left its Qt window to the interpreter's exit died with SIGSEGV
+    # (139) after its work was done; systemd restarts on 139, so the operator's "Exit kiosk"
+    # must not depend on the teardown. Here a crash is planted in the teardown (an atexit
+    # handler raising SIGSEGV) and the operator's button is pressed on the real window.
+    from app.kiosk.app import OPERATOR_EXIT_CODE
+
+    script = """
+import atexit, os, signal, sys
+from PyQt5.QtCore import QTimer
+from app.cli import main
+from app.kiosk.app import ensure_app
+from app.kiosk.main_window import KioskWindow
+
+atexit.register(lambda: os.kill(os.getpid(), signal.SIGSEGV))
+app = ensure_app()
+def press_exit():
+    window = next(w for w in app.topLevelWidgets() if isinstance(w, KioskWindow))
+    print("operator exit", flush=True)
+    window.operator_exit_kiosk()
+QTimer.singleShot(0, press_exit)
+sys.exit(main(["kiosk", "--windowed"]))
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", MALSORI_HOME=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert "operator exit" in out.stdout, out.stderr
+    assert out.returncode == OPERATOR_EXIT_CODE, out.stderr

@@ -21,8 +21,32 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from app.kiosk.app import run_kiosk
+    from app.kiosk.app import OPERATOR_EXIT_CODE, run_kiosk
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run_kiosk(windowed=args.windowed, exit_after_first_frame=args.exit_after_first_frame,
+    code = run_kiosk(windowed=args.windowed, exit_after_first_frame=args.exit_after_first_frame,
                      exit_when_ready=args.exit_when_ready)
+    if code == OPERATOR_EXIT_CODE:
+        end_process(code)
+    return code
+
+
+def end_process(code: int) -> None:
+    """Flush what is buffered and end the process with `code`, skipping the interpreter's teardown.
+
+    The operator's "Exit kiosk" must reach systemd as OPERATOR_EXIT_CODE: a crash while the
+    interpreter tears down Qt and the audio libraries (a SIGSEGV is exit 139) would get the
+    kiosk restarted against the operator's wish. The kiosk has nothing left to do by then:
+    its window, workers and streams were closed by run_kiosk.
+    """
+    import logging
+    import os
+    import sys
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            pass
+    os._exit(code)
