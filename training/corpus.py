@@ -199,6 +199,18 @@ def audible_distance(a: np.ndarray, b: np.ndarray, *, sr: int) -> float:
     return feature_distance(mfcc(a, sr=sr), mfcc(b, sr=sr))
 
 
+def is_audible(y: np.ndarray, reference: np.ndarray, reference_feats: np.ndarray, *, sr: int,
+               min_distance: float) -> bool:
+    """Does rendering `y` sound different from `reference` (whose `mfcc` is `reference_feats`)?
+
+    Identical audio never is; otherwise `feature_distance` must reach `min_distance`. The
+    reference's features are passed in because one reference is compared with many edits.
+    """
+    if len(y) == len(reference) and np.array_equal(y, reference):
+        return False
+    return feature_distance(reference_feats, mfcc(y, sr=sr)) >= min_distance
+
+
 def feature_distance(fa: np.ndarray, fb: np.ndarray) -> float:
     """`audible_distance` on precomputed `mfcc` features [frames, 19]."""
     from librosa.sequence import dtw
@@ -287,8 +299,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         if cfg.category_weights.get(e.lang, {}).get(edit.category, 0) <= 0:
             continue
         y = synthesize(render(apply_edits(items, [edit])), voice=ref_voice, **say)
-        same = len(y) == len(correct_ref) and np.array_equal(y, correct_ref)
-        if not same and feature_distance(correct_feats, mfcc(y, sr=sr)) >= cfg.min_audible_distance:
+        if is_audible(y, correct_ref, correct_feats, sr=sr, min_distance=cfg.min_audible_distance):
             audible.append(edit)
             stats_in[edit.category] = stats_in.get(edit.category, 0) + 1
         else:

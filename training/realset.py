@@ -436,7 +436,8 @@ def _make_edits(task: ItemTask, items: list[str], res: ItemResult, *, key: str, 
     feats = mfcc(rendered, sr=SR)
     audible = _audible_edits(task, items, res, rendered=rendered, feats=feats, key=key, cfg=cfg)
     usable = _write_edit1(audible, res, rel=rel, out_dir=out_dir, cfg=cfg)
-    _write_edit2(task, items, audible, usable, res, feats=feats, rel=rel, out_dir=out_dir, cfg=cfg)
+    _write_edit2(task, items, audible, usable, res, rendered=rendered, feats=feats, rel=rel, out_dir=out_dir,
+                 cfg=cfg)
 
 
 def _audible_edits(task: ItemTask, items: list[str], res: ItemResult, *, rendered: np.ndarray, feats: np.ndarray,
@@ -445,7 +446,7 @@ def _audible_edits(task: ItemTask, items: list[str], res: ItemResult, *, rendere
     the item's; counts each try in res.audible / res.inaudible. Stops at three over two phonemes."""
     from core.espeak import synthesize
 
-    from .corpus import feature_distance, mfcc
+    from .corpus import is_audible
     from .phoneme_edits import apply_edits, candidate_edits, generic_edits, render
 
     pool = candidate_edits(items, lang=task.lang) if task.lang in ("ko", "en") else []
@@ -456,8 +457,7 @@ def _audible_edits(task: ItemTask, items: list[str], res: ItemResult, *, rendere
     for i in rng.permutation(len(pool))[: cfg.max_edit_tries]:
         edit = pool[int(i)]
         y = synthesize(render(apply_edits(items, [edit])), voice=task.voice, sr=SR)
-        same = len(y) == len(rendered) and np.array_equal(y, rendered)
-        if not same and feature_distance(feats, mfcc(y, sr=SR)) >= cfg.min_audible_distance:
+        if is_audible(y, rendered, feats, sr=SR, min_distance=cfg.min_audible_distance):
             audible.append((edit, y))
             res.audible += 1
         else:
@@ -484,13 +484,13 @@ def _write_edit1(audible: list[tuple], res: ItemResult, *, rel: str, out_dir: Pa
 
 
 def _write_edit2(task: ItemTask, items: list[str], audible: list[tuple], usable, res: ItemResult, *,
-                 feats: np.ndarray, rel: str, out_dir: Path, cfg: RealsetConfig) -> None:
+                 rendered: np.ndarray, feats: np.ndarray, rel: str, out_dir: Path, cfg: RealsetConfig) -> None:
     """edit2: two audible edits at different phonemes, preferably not the one edit1 uses, kept when
     their rendering together is audible and the front end takes it."""
     from core.espeak import synthesize
     from core.fileio import atomic_write_wav
 
-    from .corpus import feature_distance, mfcc
+    from .corpus import is_audible
     from .phoneme_edits import apply_edits, format_edits, render
 
     pairs = [(a[0], b[0]) for i, a in enumerate(audible) for b in audible[i + 1:] if a[0].pos != b[0].pos]
@@ -498,7 +498,7 @@ def _write_edit2(task: ItemTask, items: list[str], audible: list[tuple], usable,
     if pair:
         two = sorted(pair, key=lambda e: e.pos)
         y2 = synthesize(render(apply_edits(items, two)), voice=task.voice, sr=SR)
-        if feature_distance(feats, mfcc(y2, sr=SR)) >= cfg.min_audible_distance and not front_end_refuses(y2):
+        if is_audible(y2, rendered, feats, sr=SR, min_distance=cfg.min_audible_distance) and not front_end_refuses(y2):
             atomic_write_wav(out_dir / f"{rel}.s{cfg.seed}.e2.wav", y2, sr=SR)
             res.edits["edit2"] = {"file": f"{rel}.s{cfg.seed}.e2.wav", "edits": format_edits(two)}
 
