@@ -5,7 +5,7 @@ Why: `import torch` alone costs ~280 MB of memory and ~2 s of start-up — more 
 rest of a score — and a Raspberry Pi has 1–2 GB and a slow card. The networks are small
 (a few 3×3 convolutions, a linear projection, two dilated 1-D convolutions), so numpy runs
 them in a few milliseconds. Training and evaluation keep torch (`models.encoder`,
-`models.phonemes`); these functions mirror those modules' `forward` step by step, and
+`models.recognizer`); these functions mirror those modules' `forward` step by step, and
 tests/test_numpy_net.py holds the two to the same numbers on the shipped model.
 
 Everything here is float32 [channels, height, time] without a batch axis: serving scores
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-LOGIT_SCALE = 10.0  # models.phonemes.LOGIT_SCALE (kept equal by a test; importing it would import torch)
+LOGIT_SCALE = 10.0  # models.recognizer.LOGIT_SCALE (kept equal by a test; importing it would import torch)
 
 _DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
@@ -136,7 +136,7 @@ def encode(weights: dict, dims, image: np.ndarray, *, prefix: str = "") -> np.nd
 
 
 def recognizer_log_probs(weights: dict, dims, image: np.ndarray) -> np.ndarray:
-    """models.phonemes.PhonemeRecognizer.log_probs: image [n_mels, T] → [T, 1 + symbols]."""
+    """models.recognizer.PhonemeRecognizer.log_probs: image [n_mels, T] → [T, 1 + symbols]."""
     emb = encode(weights, dims, image, prefix="encoder.")
     logits = (emb * np.float32(LOGIT_SCALE)) @ weights["head.weight"].T + weights["head.bias"]
     shifted = logits - logits.max(axis=1, keepdims=True)
