@@ -5,6 +5,11 @@ the recognizer learns to spell them from the mel image, over all training voices
 and rooms. Early stopping watches what it is for: how well its pronunciation cost
 (models.recognizer) separates correct takes from wrong ones on the validation pairs.
 `malsori train --phonemes FILE` then puts it into the scoring checkpoint.
+
+For voices espeak-ng does not have: `--real DIR` mixes a share of real human takes (a
+`make-realset` folder's train split, training.real_phonemes) into every batch and adds that
+folder's val pairs to early stopping; `--init` fine-tunes an existing recognizer; SpecAugment
+masks and a frequency warp of the mel image (training.batches.augment_image) regularise.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import ManifestError, load_images, read_manifest, usable
+from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
 
 PHONEMES_FORMAT = "malsori-phonemes"
 
@@ -35,6 +40,17 @@ class PhonemeTrainConfig:
     max_minutes: float = 30.0
     lr: float = 3e-3
     freq_shift_bins: int = 2  # random ± mel-band shift per image (as in `malsori train`)
+    # augmentation of every training image (training.batches.augment_image); 0 = off
+    freq_warp: float = 0.0  # mel axis stretched by a factor in [1 - w, 1 + w] (vocal tract length, pitch)
+    time_stretch: float = 0.0  # time axis resampled by a factor in [1 - s, 1 + s] (speaking rate)
+    time_masks: int = 0  # SpecAugment: masked runs of frames per image…
+    time_mask_frames: int = 10  # …each up to this many frames (10 ms each)
+    freq_masks: int = 0  # masked runs of mel bands per image…
+    freq_mask_bands: int = 8  # …each up to this many bands
+    init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
+    real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
+    real_share: float = 0.25  # share of each batch drawn from the real takes (with --real)
+    real_val_weight: float = 0.5  # early-stopping score = (1 - w) × synthetic val AUC + w × real val AUC
     channels: tuple[int, ...] = (16, 32, 32, 32)
     embed_dim: int = 64
     context_layers: int = 2
@@ -108,8 +124,11 @@ def ctc_loss(logits: list, targets: list):
     return torch.nn.functional.ctc_loss(padded.log_softmax(-1), flat, lengths, target_lengths, zero_infinity=True)
 
 
-def phoneme_data(cfg: PhonemeTrainConfig, pre) -> tuple:
-    """(images, training files, their CTC targets, val pairs, symbols) of a make-corpus folder."""
+def phoneme_data(cfg: PhonemeTrainConfig, pre, known: tuple[str, ...] | None = None) -> tuple:
+    """(images, training files, their CTC targets, val pairs, symbols) of a make-corpus folder.
+
+    known: the symbols of a recognizer to fine-tune (--init); files that say a phoneme it does
+    not know are left out. None: the corpus's own symbols."""
     from .targets import phoneme_targets
 
     records = read_manifest(cfg.data)
@@ -123,27 +142,67 @@ def phoneme_data(cfg: PhonemeTrainConfig, pre) -> tuple:
     val_recs = [r for r in records if r.split == "val"]
     if not train_files or not val_recs:
         raise ManifestError(f"{cfg.data}: need files with phonemes in the train split and pairs in the val split")
-    symbols = sorted({s for seq in spoken.values() for s in seq})
+    symbols = list(known) if known is not None else sorted({s for seq in spoken.values() for s in seq})
     ids = {s: k + 1 for k, s in enumerate(symbols)}  # 0: CTC blank
+    train_files = [p for p in train_files if all(s in ids for s in spoken[p])]
     targets = {p: [ids[s] for s in spoken[p]] for p in train_files}
     return images, train_files, targets, val_recs, symbols
 
 
+@dataclass
+class RealData:
+    """--real: the realset's train takes with targets, its val pairs, their images."""
+
+    files: list[str]
+    targets: dict[str, list[int]]
+    val: list
+    images: dict
+    summary: dict
+
+
+def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
+    """The make-realset folder's train takes (targets in the recognizer's symbol ids) and val
+    pairs, preprocessed with the recognizer's front end (cached in that folder)."""
+    from .real_phonemes import real_takes, real_val_records
+
+    takes = real_takes(cfg.real, set(symbols), split="train")
+    val = real_val_records(cfg.real, split="val")
+    records = val + [PairRecord(p, p, 1.0, "correct", 0, "", "", "train", None, 0.0) for p in takes.targets]
+    images = load_images(records, pre, cache_dir=Path(cfg.real), jobs=cfg.jobs, progress=cfg.progress)
+    ids = {s: k + 1 for k, s in enumerate(symbols)}
+    files = sorted(p for p in takes.targets if p in images)
+    val = usable(val, images)
+    if not files or not val:
+        raise ManifestError(f"{cfg.real}: need real takes with known phonemes in the train split and pairs in "
+                            f"the val split (found {len(files)} takes, {len(val)} val pairs)")
+    summary = {**takes.summary(), "files": len(files), "val_pairs": len(val)}
+    return RealData(files, {p: [ids[s] for s in takes.targets[p]] for p in files}, val, images, summary)
+
+
 def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, train_files, targets, rng,
-                     *, desc: str) -> float:
-    """steps_per_epoch CTC steps on random training files; returns the mean loss."""
+                     *, desc: str, real: RealData | None = None) -> float:
+    """steps_per_epoch CTC steps on random training files (with --real, `real_share` of each
+    batch from the real takes); returns the mean loss."""
     from tqdm import tqdm
 
-    from .batches import encode
+    from .batches import augment_image, encode
 
     recognizer.train()
     losses = []
+    n_real = int(round(cfg.batch_size * cfg.real_share)) if real is not None else 0
     bar = tqdm(range(cfg.steps_per_epoch), desc=desc, unit="step", disable=not cfg.progress, leave=False)
     for _ in bar:
-        batch = [train_files[i] for i in rng.choice(len(train_files), cfg.batch_size)]
-        _, logits = encode(recognizer, [images[p] for p in batch], chunks=4, device="cpu",
-                           max_shift=cfg.freq_shift_bins, rng=rng)
-        loss = ctc_loss(logits, [targets[p] for p in batch])
+        batch = [(train_files[i], images, targets) for i in rng.choice(len(train_files), cfg.batch_size - n_real)]
+        if n_real:
+            batch += [(real.files[i], real.images, real.targets) for i in rng.choice(len(real.files), n_real)]
+        pictures = [imgs[p] for p, imgs, _ in batch]
+        if augmenting(cfg):
+            pictures = [augment_image(im, rng, freq_warp=cfg.freq_warp, time_stretch=cfg.time_stretch,
+                                      time_masks=cfg.time_masks, time_mask_frames=cfg.time_mask_frames,
+                                      freq_masks=cfg.freq_masks, freq_mask_bands=cfg.freq_mask_bands)
+                        for im in pictures]
+        _, logits = encode(recognizer, pictures, chunks=4, device="cpu", max_shift=cfg.freq_shift_bins, rng=rng)
+        loss = ctc_loss(logits, [tg[p] for p, _, tg in batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -152,40 +211,82 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
     return float(np.mean(losses))
 
 
-def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
-    import torch
-    from tqdm import tqdm
+def augmenting(cfg: PhonemeTrainConfig) -> bool:
+    return bool(cfg.freq_warp > 0 or cfg.time_stretch > 0 or cfg.time_masks > 0 or cfg.freq_masks > 0)
 
-    from models import EncoderDims, count_parameters
-    from models.recognizer import PhonemeRecognizer
-    from preprocessing import PreprocessConfig
 
+def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealData | None) -> dict:
+    """The pronunciation cost's validation AUCs; `score` (what early stopping keeps the best
+    of) is the synthetic val AUC, or with --real its blend with the real val pairs' AUC
+    (correct vs one edit and vs other item), so a recognizer that gains people but loses
+    espeak-ng's distinctions is not kept."""
     from .metrics import validation_metrics
 
-    torch.set_num_threads(max(1, cfg.threads))
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    started = time.monotonic()
-    pre = PreprocessConfig()
-    images, train_files, targets, val_recs, symbols = phoneme_data(cfg, pre)
-    dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
-                       context_layers=cfg.context_layers)
-    recognizer = PhonemeRecognizer(dims, symbols)
-    optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
-    best, best_state, bad, history, stop = -1.0, None, 0, [], "max_epochs"
+    m = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
+    m["score"] = m["val_auc"]
+    if real is not None:
+        r = validation_metrics(real.val, pair_costs(recognizer, real.val, real.images))
+        m.update({f"real_{k}": v for k, v in r.items()})
+        m["score"] = (1 - cfg.real_val_weight) * m["val_auc"] + cfg.real_val_weight * r["val_auc"]
+    return m
+
+
+def start_recognizer(cfg: PhonemeTrainConfig):
+    """(recognizer or None, front-end config): --init's recognizer and front end, or (None, default)."""
+    from core.errors import ModelError
+    from models import load_checkpoint
+    from preprocessing import PreprocessConfig
+
+    if not cfg.init:
+        return None, PreprocessConfig()
+    try:
+        return load_recognizer(cfg.init)[0].train(), PreprocessConfig()
+    except ManifestError:
+        pass
+    try:
+        start = load_checkpoint(cfg.init)
+    except ModelError as exc:
+        raise ManifestError(f"--init {cfg.init}: neither a recognizer from `malsori train-phonemes` nor a "
+                            f"malsori checkpoint ({exc})") from None
+    if start.pair.recognizer is None:
+        raise ManifestError(f"--init {cfg.init}: this checkpoint has no phoneme recognizer")
+    return start.pair.recognizer.train(), start.preprocess
+
+
+def describe(m: dict) -> str:
+    text = f"val AUC {m['val_auc']:.4f} (1-edit {m['auc_edit1']:.4f}, other word {m['auc_other']:.4f})"
+    if "real_val_auc" in m:
+        text += (f"; real val AUC {m['real_val_auc']:.4f} (1-edit {m['real_auc_edit1']:.4f}, "
+                 f"other {m['real_auc_other']:.4f}); score {m['score']:.4f}")
+    return text
+
+
+def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple, real: RealData | None, rng,
+               started: float) -> tuple[dict | None, list, str]:
+    """Train until max_epochs, early stopping or the time cap; leave the best weights in
+    `recognizer` (with --init, the start itself if no epoch beats it). Returns (the start's
+    validation metrics or None, per-epoch history, why it stopped)."""
+    from tqdm import tqdm
+
+    images, train_files, targets, val_recs = synthetic
+    best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
+    if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
+        init_metrics = validate(cfg, recognizer, val_recs, images, real)
+        best, best_state = init_metrics["score"], {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
+        tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
     for epoch in range(1, cfg.max_epochs + 1):
-        loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng, desc=f"epoch {epoch}")
-        metrics = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
+        loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
+                                desc=f"epoch {epoch}", real=real)
+        metrics = validate(cfg, recognizer, val_recs, images, real)
         metrics.update(epoch=epoch, loss=loss, minutes=(time.monotonic() - started) / 60)
         history.append(metrics)
-        improved = metrics["val_auc"] > best
+        improved = metrics["score"] > best
         if improved:
-            best, bad = metrics["val_auc"], 0
+            best, bad = metrics["score"], 0
             best_state = {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
         else:
             bad += 1
-        tqdm.write(f"epoch {epoch}: CTC loss {metrics['loss']:.3f}  val AUC {metrics['val_auc']:.4f} "
-                   f"(1-edit {metrics['auc_edit1']:.4f}, other word {metrics['auc_other']:.4f})"
+        tqdm.write(f"epoch {epoch}: CTC loss {metrics['loss']:.3f}  {describe(metrics)}"
                    f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
         sys.stdout.flush()
         if bad >= cfg.patience:
@@ -195,12 +296,42 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
         if (time.monotonic() - started) / 60 + per_epoch > cfg.max_minutes:
             stop = "time_cap"
             break
-    recognizer.load_state_dict(best_state)
-    best_epoch = max(history, key=lambda m: m["val_auc"])
-    summary = {"best_epoch": best_epoch["epoch"], "epochs_run": len(history), "stop_reason": stop,
-               "val_metrics": {k: best_epoch[k] for k in ("auc_edit1", "auc_other", "val_auc")},
+    if best_state is not None:
+        recognizer.load_state_dict(best_state)
+    return init_metrics, history, stop
+
+
+def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
+    import torch
+
+    from models import EncoderDims, count_parameters
+    from models.recognizer import PhonemeRecognizer
+
+    torch.set_num_threads(max(1, cfg.threads))
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    started = time.monotonic()
+    recognizer, pre = start_recognizer(cfg)
+    images, train_files, targets, val_recs, symbols = phoneme_data(
+        cfg, pre, recognizer.symbols if recognizer is not None else None)
+    real = real_data(cfg, pre, symbols) if cfg.real else None
+    if recognizer is None:
+        dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
+                           context_layers=cfg.context_layers)
+        recognizer = PhonemeRecognizer(dims, symbols)
+    optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
+    init_metrics, history, stop = run_epochs(cfg, recognizer, optimizer, (images, train_files, targets, val_recs),
+                                             real, rng, started)
+    chosen = max(history, key=lambda m: m["score"]) if history else None
+    if chosen is None or (init_metrics is not None and init_metrics["score"] >= chosen["score"]):
+        chosen = {**(init_metrics or {}), "epoch": 0}
+    keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc",
+                        "score") if k in chosen]
+    summary = {"best_epoch": chosen["epoch"], "epochs_run": len(history), "stop_reason": stop,
+               "val_metrics": {k: chosen[k] for k in keys}, "init_metrics": init_metrics,
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
-               "symbols": len(symbols)}
+               "symbols": len(symbols), "synthetic_files": len(train_files),
+               "real": real.summary if real is not None else None}
     save_recognizer(Path(cfg.out), recognizer,
                     {"trainer": "malsori train-phonemes", "config": cfg.to_dict(), **summary, "history": history,
                      "torch": str(torch.__version__)})
@@ -218,7 +349,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience)
     p.add_argument("--max-minutes", type=float, default=d.max_minutes, help="wall-clock cap of the run")
     p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins)
+    p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins,
+                   help="random ± mel-band shift of each training image")
+    p.add_argument("--init", default=d.init, metavar="CKPT",
+                   help="fine-tune this recognizer: a `train-phonemes` file or a malsori checkpoint with one "
+                        "(e.g. assets/models/malsori.pt); its symbols and front end are kept, corpus files with "
+                        "other phonemes are left out; the start itself is kept if no epoch beats it")
+    p.add_argument("--real", default=d.real, metavar="DIR",
+                   help="a `make-realset` folder: its train-split takes (every language espeak-ng speaks; "
+                        "targets are espeak-ng's phonemes of the take's text mapped onto the recognizer's "
+                        "symbols, takes with unknown sounds skipped and counted) join each batch, and its val "
+                        "pairs join early stopping")
+    p.add_argument("--real-share", type=float, default=d.real_share,
+                   help="share of each batch drawn from the real takes (with --real)")
+    p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
+                   help="early stopping keeps the epoch with the best (1 - W) × synthetic val AUC + "
+                        "W × real val AUC (with --real)")
+    p.add_argument("--freq-warp", type=float, default=d.freq_warp,
+                   help="vocal-tract-length / pitch warp: stretch each image's mel axis by a random factor "
+                        "in [1 - W, 1 + W] (0 = off; e.g. 0.1)")
+    p.add_argument("--time-stretch", type=float, default=d.time_stretch,
+                   help="resample each image in time by a random factor in [1 - S, 1 + S] (0 = off)")
+    p.add_argument("--time-masks", type=int, default=d.time_masks,
+                   help="SpecAugment: this many masked runs of frames per image (0 = off)")
+    p.add_argument("--time-mask-frames", type=int, default=d.time_mask_frames,
+                   help="longest time mask, in frames (capped at a fifth of the take)")
+    p.add_argument("--freq-masks", type=int, default=d.freq_masks,
+                   help="SpecAugment: this many masked runs of mel bands per image (0 = off)")
+    p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands")
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels)
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)
@@ -230,9 +388,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in vars(args).items() if k in PhonemeTrainConfig.__dataclass_fields__}
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
+    for key in ("init", "real"):
+        kwargs[key] = str(Path(kwargs[key]).resolve()) if kwargs.get(key) else ""
     s = train_phonemes(PhonemeTrainConfig(**kwargs))
     m = s["val_metrics"]
+    if s["real"] is not None:
+        r = s["real"]
+        print(f"real takes: {r['takes']} files of {sum(r['by_lang'].values())} takes in {len(r['by_lang'])} "
+              f"languages; {r['skipped']} takes skipped (a sound the recognizer has no symbol for)")
+    real = (f"; real val AUC 1-edit {m['real_auc_edit1']:.3f}, other {m['real_auc_other']:.3f}"
+            if "real_auc_edit1" in m else "")
     print(f"best epoch {s['best_epoch']} of {s['epochs_run']} ({s['stop_reason']}, {s['minutes']:.1f} min): "
-          f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}; "
+          f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}{real}; "
           f"{s['parameters']:,} parameters, {s['symbols']} phonemes → {args.out}")
     return 0

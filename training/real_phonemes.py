@@ -1,0 +1,139 @@
+"""Real human takes as phoneme-recognizer data (`malsori train-phonemes --real DIR`).
+
+A `make-realset` folder holds people saying known texts in many languages. The recognizer
+learns espeak-ng's Korean and English phonemes; a take's targets are espeak-ng's phonemes of
+its text in the take's own language (the voice its references were made with), each mapped
+onto the nearest symbol the recognizer knows: the same mnemonic in English, then in Korean,
+then a small table of near sounds, then the mnemonic without its length, retroflex,
+palatal or stød marks. A take with a sound that maps to nothing (a front rounded
+vowel, say) is left out and counted: a wrong target teaches worse than none.
+
+Only the realset's `train` split trains; its `val` pairs (espeak-ng references) tell early
+stopping whether the recognizer hears people better; `test` stays for the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .dataset import PairRecord
+
+# mnemonics of other languages → recognizer mnemonics (tried before stripping marks)
+NEAR_SOUNDS: dict[str, tuple[str, ...]] = {
+    "?": (),  # glottal stop: no symbol, and no sound to spell
+    "ts": ("t", "s"), "dz": ("d", "z"), "ja": ("j", "a"), "ju": ("j", "u:"), "jo": ("j", "o"), "je": ("j", "e"),
+    "R": ("r",), "R2": ("r",), "R3": ("r",), "R^": ("r",), "r.": ("r",),
+    "ai": ("aI",), "au": ("aU",), "ei": ("eI",), "oi": ("OI",), "ou": ("oU",),
+    "A": ("A:",), "A@": ("A:",), "O": ("O:",), "ee": ("e",), "x": ("h",), "X": ("h",),
+}
+MARKS = re.compile(r"[:.#;^\-]")  # length, retroflex, unreleased, palatal, … marks of espeak-ng mnemonics
+
+
+def map_item(base: str, known: set[str], *, lang: str) -> tuple[str, ...] | None:
+    """One phoneme mnemonic (stress already dropped) → recognizer symbols ("en:a", …); () for a
+    sound with no symbol and nothing to spell (a bare mark); None when nothing fits."""
+    tags = ("ko", "en") if lang == "ko" else ("en", "ko")
+
+    def tagged(b: str) -> str | None:
+        return next((f"{t}:{b}" for t in tags if f"{t}:{b}" in known), None)
+
+    candidates = [(base,)]
+    if base in NEAR_SOUNDS:
+        candidates.append(NEAR_SOUNDS[base])
+    stripped = MARKS.sub("", base).lstrip("?")
+    candidates += [(stripped,), NEAR_SOUNDS.get(stripped, (stripped,))]
+    for option in candidates:
+        if not any(option):  # nothing left to say: a glottal stop or a lone mark
+            return ()
+        found = [tagged(b) for b in option]
+        if all(found):
+            return tuple(found)
+    return None
+
+
+def map_symbols(items: list[str], known: set[str], *, lang: str) -> tuple[tuple[str, ...] | None, list[str]]:
+    """espeak-ng phoneme items of a text → (recognizer symbols or None, the mnemonics that fit nothing)."""
+    from .phoneme_edits import base, is_phoneme
+
+    out: list[str] = []
+    unknown: list[str] = []
+    for item in items:
+        if item.startswith("("):  # "(en)…": espeak-ng switched language mid-text
+            unknown.append(item)
+            continue
+        if not is_phoneme(item):
+            continue
+        mapped = map_item(base(item), known, lang=lang)
+        if mapped is None:
+            unknown.append(base(item))
+        else:
+            out.extend(mapped)
+    return (tuple(out) if out and not unknown else None), unknown
+
+
+@dataclass
+class RealTakes:
+    """The realset's training takes with targets, and what was left out."""
+
+    targets: dict[str, tuple[str, ...]]  # absolute take path (full band and telephone band) → symbols
+    skipped: int = 0  # takes whose phonemes fit no recognizer symbol
+    unknown: Counter = field(default_factory=Counter)  # "lang:mnemonic" → takes it kept out
+    by_lang: Counter = field(default_factory=Counter)  # lang → takes with targets
+
+    def summary(self) -> dict:
+        return {"takes": len(self.targets), "skipped": self.skipped, "by_lang": dict(self.by_lang),
+                "unknown_top": dict(self.unknown.most_common(12))}
+
+
+def real_takes(data: str | Path, known: set[str], *, split: str = "train") -> RealTakes:
+    """Every take of `split` (and its telephone-band copy) whose text espeak-ng phonemises
+    into known symbols. known: the recognizer's symbols."""
+    from core.espeak import phoneme_tokens
+    from core.errors import MalsoriError
+
+    from .phoneme_edits import utterance_items
+    from .realset import read_pairs
+
+    data = Path(data)
+    texts: dict[str, tuple[str, str, str]] = {}  # group → (text, lang, espeak-ng voice)
+    files: dict[str, list[str]] = {}  # group → its take files
+    for row in read_pairs(data):
+        if row["split"] != split or not row["kind"].startswith("correct") or not row["ref_voice"].startswith("espeak-ng:"):
+            continue
+        texts[row["group"]] = (row["text"], row["lang"], row["ref_voice"].split(":", 1)[1])
+        files.setdefault(row["group"], [])
+        if str(data / row["attempt"]) not in files[row["group"]]:
+            files[row["group"]].append(str(data / row["attempt"]))
+    out = RealTakes({})
+    said: dict[tuple[str, str], tuple] = {}
+    for group, (text, lang, voice) in sorted(texts.items()):
+        if (text, voice) not in said:
+            try:
+                items = utterance_items(phoneme_tokens(text, voice=voice), lang=lang)
+                said[(text, voice)] = map_symbols(items, known, lang=lang)
+            except MalsoriError:
+                said[(text, voice)] = (None, ["(espeak-ng failed)"])
+        symbols, unknown = said[(text, voice)]
+        if symbols is None:
+            out.skipped += 1
+            out.unknown.update(f"{lang}:{u}" for u in set(unknown))
+            continue
+        out.by_lang[lang] += 1
+        for path in files[group]:
+            out.targets[path] = symbols
+    return out
+
+
+def real_val_records(data: str | Path, *, split: str = "val") -> list[PairRecord]:
+    """The realset's `split` pairs against espeak-ng references (correct, other, edit1, edit2),
+    as PairRecords: what early stopping scores the recognizer's pronunciation cost on."""
+    from .realeval import Pair, _record
+    from .realset import read_pairs
+
+    data = Path(data)
+    rows = [r for r in read_pairs(data) if r["split"] == split and r["ref_voice"].startswith("espeak-ng:")
+            and r["kind"] != "correct_narrow"]
+    return [_record(Pair(r, str(data / r["reference"]), str(data / r["attempt"]))) for r in rows]
