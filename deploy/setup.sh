@@ -22,10 +22,11 @@ apt_packages=(python3-venv python3-dev libportaudio2 libsndfile1 espeak-ng ffmpe
               libxcb-randr0 libxcb-render-util0 libxcb-xinerama0 libxcb-xfixes0 libxcb-shape0
               libxcb-cursor0 libgl1 libegl1 libdbus-1-3 libfontconfig1)
 
-# --dev: the human recordings and English voices of `malsori make-realset` (the real-voice set)
+# --dev: the human recordings and English voices of `malsori make-realset` (the real-voice set);
+# festvox-kdlpc16k (ked) is `make-corpus --engines festival`'s training voice
 if [ $dev -eq 1 ]; then
   apt_packages+=(klettres-data asterisk-core-sounds-en asterisk-core-sounds-en-wav pocketsphinx-testdata
-                 festival festvox-kallpc16k festvox-us-slt-hts)
+                 festival festvox-kallpc16k festvox-us-slt-hts festvox-kdlpc16k)
 fi
 
 # PyPI has no PyQt5 (nor webrtcvad-wheels) wheels for ARM: on a Pi, Qt comes from Debian

