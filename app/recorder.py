@@ -36,6 +36,11 @@ LEVEL_FLOOR_DB = -60.0  # level 0 on the meter; 0 dBFS is level 1
 # Tried after the device's own default rate; the first one it accepts is its native rate.
 RATE_CANDIDATES = (48_000, 44_100, 32_000, 16_000, 96_000, 22_050, 8_000)
 VAD_RATES = (8_000, 16_000, 32_000, 48_000)  # what webrtcvad accepts
+# End-of-speech detection in noise (Endpointer): see its docstring for why each exists.
+SPEECH_BAND_HZ = (150.0, 4000.0)  # where the endpointer measures a frame's energy
+FLOOR_FRAMES = 3  # the noise floor: the quietest stretch of this many frames (90 ms) so far
+HOLD_FRACTION = 0.3  # once speech began: this share of the floor-to-peak range keeps it going
+HOLD_MIN_DB = 5.0  # ... but never less above the floor than this
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,25 @@ class Endpointer:
 
     Uses the engine's VAD rule (preprocessing.vad.speech_flags): webrtcvad with
     cfg.vad_aggressiveness on cfg.vad_frame_ms frames, AND the frame cfg.vad_energy_gate_db
-    above the noise floor, runs shorter than cfg.vad_min_run_ms are clicks. Offline the floor
-    is the take's 10th-percentile frame energy; a stream has no future, so here it is the
-    quietest frame so far (lower, so a stop comes late rather than mid-word; a take opens
-    with a little room noise before anyone speaks). Feed audio with `push`; it returns
-    the sample index (counted from the first sample pushed) where the take should end once
-    `min_speech_s` of speech was followed by `end_silence_s` of non-speech, else None.
+    above the noise floor, runs shorter than cfg.vad_min_run_ms are clicks. A stream has no
+    future, so the floor and the gate differ from the offline rule where noise needs it:
+
+    - Frame energy is measured in the speech band (SPEECH_BAND_HZ): rumble and hiss outside
+      it (pink noise's low end) make 30 ms frames jump by ±5 dB and look like speech.
+    - The floor is the quietest FLOOR_FRAMES-frame stretch so far (lower than the take's
+      typical noise, so a stop comes late rather than mid-word; a take opens with a little
+      room noise before anyone speaks).
+    - Once speech began, a frame need only stand HOLD_FRACTION of the way from the floor to
+      the loudest frame so far (at least HOLD_MIN_DB, at most the onset gate) above the
+      floor to keep the speech going. In 10 dB noise the quiet half of a word is less than
+      10 dB above the noise: with the onset gate throughout, a pause-length stretch of it
+      ended the take mid-phrase, and a short word never gathered `min_speech_s` of speech,
+      so the take ran to its maximum length. In quiet rooms the floor is far below the
+      speech, the hold gate equals the onset gate and nothing changes.
+
+    Feed audio with `push`; it returns the sample index (counted from the first sample
+    pushed) where the take should end once `min_speech_s` of speech was followed by
+    `end_silence_s` of non-speech, else None.
     """
 
     def __init__(self, *, sr: int, cfg: PreprocessConfig, min_speech_s: float, end_silence_s: float):
@@ -93,7 +111,10 @@ class Endpointer:
         frame_s = cfg.vad_frame_ms / 1000
         self._vad = webrtcvad.Vad(cfg.vad_aggressiveness)
         self._gate_db = cfg.vad_energy_gate_db
+        self._band = _band_weights(self.frame_len, sr)
+        self._recent: list[float] = []  # the last FLOOR_FRAMES frame powers
         self._floor_db = math.inf
+        self._peak_db = -math.inf
         self._min_run = max(1, -(-cfg.vad_min_run_ms // cfg.vad_frame_ms))
         self._min_speech_frames = max(1, math.ceil(min_speech_s / frame_s - 1e-9))
         self._end_frames = max(1, round(end_silence_s / frame_s))
@@ -114,17 +135,28 @@ class Endpointer:
         self._pending = buf[n * self.frame_len :]
         frames = buf[: n * self.frame_len].reshape(n, self.frame_len)
         pcm = (np.clip(frames, -1.0, 1.0) * 32767).astype("<i2")
-        energy_db = 10.0 * np.log10(np.maximum(np.mean(frames.astype(np.float64) ** 2, axis=1), 1e-12))
+        power = band_power(frames, self._band)
         for i in range(n):
-            stop = self._step(pcm[i].tobytes(), max(float(energy_db[i]), -100.0))
+            stop = self._step(pcm[i].tobytes(), float(power[i]))
             if stop is not None:
                 return stop
         return None
 
-    def _step(self, frame: bytes, energy_db: float) -> int | None:
-        self._floor_db = min(self._floor_db, energy_db)
+    def _gate(self) -> float:
+        """dB above the floor a frame must reach: the onset gate until speech began, then the hold gate."""
+        if self.onset_sample is None:
+            return self._gate_db
+        hold = HOLD_FRACTION * (self._peak_db - self._floor_db)
+        return min(self._gate_db, max(HOLD_MIN_DB, hold))
+
+    def _step(self, frame: bytes, power: float) -> int | None:
+        energy_db = max(10.0 * math.log10(max(power, 1e-12)), -100.0)
+        self._recent = (self._recent + [power])[-FLOOR_FRAMES:]
+        if len(self._recent) == FLOOR_FRAMES or self._frame == 0:
+            self._floor_db = min(self._floor_db, max(10.0 * math.log10(max(sum(self._recent) / len(self._recent), 1e-12)), -100.0))
+        self._peak_db = max(self._peak_db, energy_db)
         voiced = self._vad.is_speech(frame, self.sr)  # every frame: webrtcvad adapts to what it hears
-        if voiced and energy_db > self._floor_db + self._gate_db:
+        if voiced and energy_db > self._floor_db + self._gate():
             self._run += 1
             if self._run == self._min_run:  # the run just became speech, not a click
                 self._speech_frames += self._run
@@ -144,6 +176,23 @@ class Endpointer:
         ):
             return self._frame * self.frame_len
         return None
+
+
+def _band_weights(frame_len: int, sr: int) -> np.ndarray:
+    """Per rfft bin of a frame: Hann window power correction inside SPEECH_BAND_HZ, 0 outside."""
+    f = np.fft.rfftfreq(frame_len, 1.0 / sr)
+    window = np.hanning(frame_len)
+    inside = (f >= SPEECH_BAND_HZ[0]) & (f <= SPEECH_BAND_HZ[1])
+    # a full-band white signal of mean power p reads p · (band share): one scale for every frame
+    return inside / (np.sum(window**2) * frame_len / 2)
+
+
+def band_power(frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean power of each frame (rows of `frames`, float) inside the speech band: float64 [n]."""
+    if not len(frames):
+        return np.zeros(0)
+    spec = np.fft.rfft(frames.astype(np.float64) * np.hanning(frames.shape[1]), axis=1)
+    return (spec.real**2 + spec.imag**2) @ weights
 
 
 @dataclass

@@ -35,10 +35,18 @@ def pad(y: np.ndarray, *, lead_s: float, trail_s: float, sr: int = SR) -> np.nda
     )
 
 
-def add_noise(y: np.ndarray, *, snr_db: float, seed: int = 0) -> np.ndarray:
-    """White noise at `snr_db` below the power of the speech (samples above 1 % of peak)."""
+def add_noise(y: np.ndarray, *, snr_db: float, seed: int = 0, colour: str = "white") -> np.ndarray:
+    """Noise at `snr_db` below the power of the speech (samples above 1 % of peak): white
+    (flat) or pink (1/f power, down to the lowest frequency the clip holds, like room rumble)."""
     rng = np.random.default_rng(seed)
     speech = y[np.abs(y) > 0.01 * np.abs(y).max()]
     noise = rng.standard_normal(len(y)).astype(np.float32)
+    if colour == "pink":
+        f = np.fft.rfftfreq(len(y))
+        f[0] = f[1]  # no infinite DC
+        pink = np.fft.irfft(np.fft.rfft(noise) / np.sqrt(f), len(y))
+        noise = (pink - pink.mean()).astype(np.float32)
+    elif colour != "white":
+        raise ValueError(f"unknown noise colour {colour!r}")
     noise *= np.sqrt(np.mean(speech**2) / 10 ** (snr_db / 10)) / noise.std()
     return (y + noise).astype(np.float32)

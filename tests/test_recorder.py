@@ -176,14 +176,30 @@ def test_endpointer_ignores_a_click_and_waits_for_real_speech(speech):
     assert ep.onset_sample >= SR + SR // 2 - 0.06 * SR
 
 
+@pytest.mark.parametrize("snr_db", [20, 10])
+@pytest.mark.parametrize("colour", ["white", "pink"])
 @pytest.mark.parametrize("text,voice", [("안녕하세요 반갑습니다", "ko"), ("사과 주세요", "ko+f2"), ("hello there", "en-us")])
-def test_endpointer_stops_after_the_speech_in_room_noise(text, voice):
-    # measured: fine down to 20 dB SNR of white noise; at 10 dB it may cut a pause or never stop
+def test_endpointer_stops_after_the_speech_in_room_noise(text, voice, colour, snr_db):
+    # neither mid-phrase (a pause between the words) nor never: within half a second of the end
     y = speak(text, voice=voice)
-    x = add_noise(pad(y, lead_s=1.0, trail_s=2.0), snr_db=20)
+    x = add_noise(pad(y, lead_s=1.0, trail_s=2.0), snr_db=snr_db, colour=colour)
     stop = Endpointer(sr=SR, cfg=PreprocessConfig(), min_speech_s=0.2, end_silence_s=0.4).push(x)
     speech_end = SR + len(y)
     assert stop is not None and 0 <= stop - speech_end <= 0.5 * SR
+
+
+@pytest.mark.parametrize("colour", ["white", "pink"])
+@pytest.mark.parametrize("text,voice", [("물", "ko+m3"), ("개", "ko+m1"), ("안녕하세요 반갑습니다", "ko")])
+def test_auto_stop_ends_a_take_in_10_db_noise_soon_after_the_speech(fake_mic, tmp_path, text, voice, colour):
+    # short words, and a phrase with a pause in it, with room noise at 10 dB SNR all through
+    # the take: the take ends after the speech, not at max_seconds and not mid-phrase
+    y = speak(text, voice=voice)
+    fake_mic(add_noise(pad(y, lead_s=LEAD_S, trail_s=6.0), snr_db=10, seed=1, colour=colour), native_sr=48_000)
+    take = Recorder(save_dir=tmp_path, max_seconds=5.0).record()
+    assert take.stopped_by == "speech-end" and take.speech_found
+    at = locate(take.audio, y)
+    stop_in_source = LEAD_S * SR - at + len(take.audio)
+    assert 0 <= (stop_in_source - (LEAD_S * SR + len(y))) / SR <= 0.5
 
 
 def test_no_microphone_at_all_is_a_clear_error(tmp_path, monkeypatch):

@@ -345,8 +345,8 @@ class KioskController(QObject):
             self.last_problem = f"recording: {detail}"
             self._no_score("The microphone stopped working during the take — please ask a helper.")
             return
-        # A take the live endpointer heard no speech in is still scored: in noise (10 dB SNR) the
-        # endpointer, with no noise filter and no future, misses words the front end finds;
+        # A take the live endpointer heard no speech in is still scored: in heavy noise the
+        # endpointer, with no noise filter and no future, may miss words the front end finds;
         # a truly silent take ends in the front end's NoSpeechError, worded the same. With no
         # model to ask (loading, missing), the endpointer's word stands.
         if not getattr(take, "speech_found", True) and self.model_state != MODEL_READY:
