@@ -88,9 +88,9 @@ class RealTakes:
                 "unknown_top": dict(self.unknown.most_common(12))}
 
 
-def real_takes(data: str | Path, known: set[str], *, split: str = "train") -> RealTakes:
+def real_takes(data: str | Path, known: set[str], *, split: str = "train", langs: tuple[str, ...] = ()) -> RealTakes:
     """Every take of `split` (and its telephone-band copy) whose text espeak-ng phonemises
-    into known symbols. known: the recognizer's symbols."""
+    into known symbols. known: the recognizer's symbols; langs: only these languages (empty: all)."""
     from core.espeak import phoneme_tokens
     from core.errors import MalsoriError
 
@@ -102,6 +102,8 @@ def real_takes(data: str | Path, known: set[str], *, split: str = "train") -> Re
     files: dict[str, list[str]] = {}  # group → its take files
     for row in read_pairs(data):
         if row["split"] != split or not row["kind"].startswith("correct") or not row["ref_voice"].startswith("espeak-ng:"):
+            continue
+        if langs and row["lang"] not in langs:
             continue
         texts[row["group"]] = (row["text"], row["lang"], row["ref_voice"].split(":", 1)[1])
         files.setdefault(row["group"], [])

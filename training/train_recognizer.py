@@ -50,6 +50,7 @@ class PhonemeTrainConfig:
     init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
     real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
     real_share: float = 0.25  # share of each batch drawn from the real takes (with --real)
+    real_langs: tuple[str, ...] = ()  # only the real takes of these languages ("en", "de", …); empty = all
     real_val_weight: float = 0.5  # early-stopping score = (1 - w) × synthetic val AUC + w × real val AUC
     channels: tuple[int, ...] = (16, 32, 32, 32)
     embed_dim: int = 64
@@ -59,7 +60,7 @@ class PhonemeTrainConfig:
     progress: bool = True
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "channels": list(self.channels)}
+        return {**asdict(self), "channels": list(self.channels), "real_langs": list(self.real_langs)}
 
 
 def pair_costs(recognizer, records, images) -> np.ndarray:
@@ -165,7 +166,7 @@ def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
     pairs, preprocessed with the recognizer's front end (cached in that folder)."""
     from .real_phonemes import real_takes, real_val_records
 
-    takes = real_takes(cfg.real, set(symbols), split="train")
+    takes = real_takes(cfg.real, set(symbols), split="train", langs=cfg.real_langs)
     val = real_val_records(cfg.real, split="val")
     records = val + [PairRecord(p, p, 1.0, "correct", 0, "", "", "train", None, 0.0) for p in takes.targets]
     images = load_images(records, pre, cache_dir=Path(cfg.real), jobs=cfg.jobs, progress=cfg.progress)
@@ -274,6 +275,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         init_metrics = validate(cfg, recognizer, val_recs, images, real)
         best, best_state = init_metrics["score"], {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
+        sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
         loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
                                 desc=f"epoch {epoch}", real=real)
@@ -360,6 +362,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "targets are espeak-ng's phonemes of the take's text mapped onto the recognizer's "
                         "symbols, takes with unknown sounds skipped and counted) join each batch, and its val "
                         "pairs join early stopping")
+    p.add_argument("--real-langs", nargs="+", default=list(d.real_langs), metavar="LANG",
+                   help="train on the real takes of these languages only (e.g. en); default: every language")
     p.add_argument("--real-share", type=float, default=d.real_share,
                    help="share of each batch drawn from the real takes (with --real)")
     p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
@@ -388,6 +392,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in vars(args).items() if k in PhonemeTrainConfig.__dataclass_fields__}
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
+    kwargs["real_langs"] = tuple(kwargs.get("real_langs") or ())
     for key in ("init", "real"):
         kwargs[key] = str(Path(kwargs[key]).resolve()) if kwargs.get(key) else ""
     s = train_phonemes(PhonemeTrainConfig(**kwargs))
