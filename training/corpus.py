@@ -38,7 +38,16 @@ import numpy as np
 from core.errors import CorpusError, MalsoriError
 
 from .augment import AugmentKnobs, augment, mix_babble
-from .engines import FESTIVAL_VOICE_SPLIT, KOKORO_VOICE_SPLIT
+from .engines import (
+    ENGINES,
+    FESTIVAL_VOICE_SPLIT,
+    KOKORO_VOICE_SPLIT,
+    check_engines,
+    draw_kokoro_voice,
+    festival_synthesize,
+    kokoro_speaker,
+    world_warp,
+)
 from .phoneme_edits import (
     DEFAULT_CATEGORY_WEIGHTS,
     apply_edits,
@@ -57,7 +66,6 @@ MANIFEST_FIELDS = [
     "speed_wpm", "pitch", "snr_db", "noise", "gain_db", "reverb", "mic", "lead_s", "trail_s", "seed",
     "engine", "ref_voice",
 ]
-ENGINES = ("kokoro", "festival", "warp")  # voices beyond espeak-ng (training.engines), train and val only
 ENGINE_SPLITS = ("train", "val")  # the test split stays espeak-ng only: comparable across corpora
 SPLITS = ("train", "val", "test")
 KINDS = ("correct", "edit", "other_word")
@@ -343,8 +351,6 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref_path,
                               voice=voice, speed=speed, pitch=pitch))
     if cfg.engines and task.split in ENGINE_SPLITS:
-        from .engines import extra_attempts
-
         rows += extra_attempts(task, audible, cfg=cfg, out=out, ref_path=ref_path)
     return EntryResult(task.index, rows, stats_out, stats_in, used)
 
@@ -404,6 +410,102 @@ class _AttemptWriter:
             "lead_s": f"{info.lead_s:.3f}", "trail_s": f"{info.trail_s:.3f}", "seed": seed,
             "engine": engine, "ref_voice": ref_voice or REFERENCE_VOICES[e.lang],
         }
+
+
+# --- attempts in voices beyond espeak-ng (`cfg.engines`, training.engines) ---------------------
+
+
+def _espeak_speaker(task, rng: np.random.Generator, cfg):
+    from core.espeak import synthesize
+
+    voice = task.voices[int(rng.integers(len(task.voices)))]
+    speed = int(rng.integers(cfg.speed_wpm[0], cfg.speed_wpm[1] + 1))
+    pitch = int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1))
+    return voice, speed, pitch, lambda items, _text: synthesize(render(list(items)), voice=voice, speed_wpm=speed,
+                                                                pitch=pitch, sr=cfg.sr)
+
+
+def _kokoro_speaker(task, rng: np.random.Generator, cfg):
+    voice = draw_kokoro_voice(rng, tuple(cfg.kokoro_voice_split[task.split]))
+    speed = round(float(rng.uniform(*cfg.kokoro_speed)), 2)
+    return f"kokoro:{voice.name}@{speed:.2f}", "", "", kokoro_speaker(task.entry.lang, voice, speed, sr=cfg.sr)
+
+
+def _festival_speaker(task, rng: np.random.Generator, cfg):
+    voices = cfg.festival_voice_split.get(task.split, ())
+    voice = voices[int(rng.integers(len(voices)))]
+
+    def speak(_items, text):
+        if text is None:
+            raise CorpusError("festival reads text only: it cannot say an edited word")
+        return festival_synthesize(text, voice=voice, sr=cfg.sr)
+
+    return f"festival:{voice}", "", "", speak
+
+
+def _warp_speaker(task, rng: np.random.Generator, cfg):
+    base = _kokoro_speaker if rng.random() < 0.5 else _espeak_speaker
+    name, speed, pitch, speak = base(task, rng, cfg)
+    f0 = float(np.exp(rng.uniform(*np.log(cfg.warp_f0))))
+    formant = float(np.exp(rng.uniform(*np.log(cfg.warp_formant))))
+    return (f"warp:{name}/f0x{f0:.2f}/fx{formant:.2f}", speed, pitch,
+            lambda items, text: world_warp(speak(items, text), sr=cfg.sr, f0_factor=f0, formant_factor=formant))
+
+
+SPEAKERS = {"kokoro": _kokoro_speaker, "festival": _festival_speaker, "warp": _warp_speaker}
+ENGINE_SEED_OFFSET = 1000  # extra attempt j of an entry has seed attempt_seed(seed, index, 1000 + j)
+
+
+def _kokoro_reference(task, *, cfg, out_dir) -> tuple[str, str]:
+    """The entry's Kokoro reference (a split style at speed 1, clean): (path in the corpus, voice)."""
+    from core.fileio import atomic_write_wav
+
+    rng = np.random.default_rng([cfg.seed, task.index, 0xC0C0])
+    voice = draw_kokoro_voice(rng, tuple(cfg.kokoro_voice_split[task.split]))
+    y = kokoro_speaker(task.entry.lang, voice, 1.0, sr=cfg.sr)(task.items, task.entry.text)
+    path = f"audio/ref/{task.entry.lang}_{task.index:04d}_kokoro.wav"
+    atomic_write_wav(out_dir / path, y, sr=cfg.sr)
+    return path, f"kokoro:{voice.name}"
+
+
+def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _AttemptWriter,
+                   ref_path: str) -> list[dict]:
+    """The entry's attempts in `cfg.engines`' voices (train and val entries): manifest rows.
+
+    Kinds are drawn as for espeak-ng attempts; festival, which cannot say an edit, draws among
+    correct and other-word only, and says English entries only. A share
+    `cfg.neural_reference_fraction` of the rows has the entry's Kokoro reference instead of
+    espeak-ng's, and half of those an espeak-ng take.
+    """
+    e, rows, neural = task.entry, [], None
+    j = 0
+    for engine in ENGINES:
+        for _ in range(int(cfg.engines.get(engine, 0))):
+            k, j = cfg.attempts_per_word + j, j + 1
+            seed = attempt_seed(cfg.seed, task.index, ENGINE_SEED_OFFSET + j - 1)
+            rng = np.random.default_rng(seed)
+            if engine == "festival" and (e.lang != "en" or not cfg.festival_voice_split.get(task.split)):
+                continue  # festival speaks English only, and the split may have no festival voice
+            weights = dict(cfg.kind_weights)
+            if engine == "festival":
+                weights.pop("edit", None)
+            kind = _draw(rng, weights)
+            if (kind == "other_word" and not task.others) or (kind == "edit" and not audible):
+                kind = "correct"
+            ref, ref_voice, att_engine = ref_path, "", engine
+            if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
+                neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
+                ref, ref_voice = neural
+                if rng.random() < 0.5:
+                    att_engine = "espeak-ng"
+            if att_engine == "espeak-ng":
+                voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
+            else:
+                voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
+            kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
+            rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref,
+                                  voice=voice, speed=speed, pitch=pitch, engine=att_engine, ref_voice=ref_voice))
+    return rows
 
 
 def _draw(rng: np.random.Generator, weights: dict) -> str:
@@ -707,8 +809,6 @@ def _check_config(cfg: CorpusConfig) -> None:
     if cfg.val_fraction + cfg.test_fraction >= 1:
         raise CorpusError("val and test fractions leave no training words")
     if cfg.engines:
-        from .engines import check_engines
-
         check_engines(cfg)
 
 

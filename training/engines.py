@@ -22,6 +22,7 @@ import numpy as np
 
 from core.errors import CorpusError
 
+ENGINES = ("kokoro", "festival", "warp")  # `make-corpus --engines` names, in the order their attempts are made
 KOKORO_SR = 24_000
 # The style jf_tebukuro is reserved for independent checks (never trained, tuned or evaluated
 # on, alone or in a mixture): it is not in this list, and `parse_kokoro_voice` refuses it.
@@ -247,7 +248,7 @@ def world_warp(y: np.ndarray, *, sr: int, f0_factor: float, formant_factor: floa
     return out.astype(np.float32)
 
 
-# --- the extra attempts of one corpus entry --------------------------------------------------------
+# --- Kokoro in a corpus worker -------------------------------------------------------------------
 
 
 _kokoro: list = []  # one Kokoro session per worker process, made on first use
@@ -261,120 +262,23 @@ def kokoro_session() -> Kokoro:
 
 def kokoro_speaker(lang: str, voice: KokoroVoice, speed: float, *, sr: int):
     """speak(items, text) for `say_attempt`: Kokoro saying espeak-ng's IPA of the items."""
-    from .corpus import REFERENCE_VOICES
+    from core.espeak import espeak_voice
+
     from .phoneme_edits import render
 
     kokoro = kokoro_session()
 
     def speak(items, _text):
-        ipa = kokoro_ipa(espeak_ipa(render(list(items)), voice=REFERENCE_VOICES[lang]), lang=lang)
+        ipa = kokoro_ipa(espeak_ipa(render(list(items)), voice=espeak_voice(lang)), lang=lang)
         return kokoro.synthesize(ipa, voice=voice, speed=speed, sr=sr)
 
     return speak
-
-
-def _espeak_speaker(task, rng: np.random.Generator, cfg):
-    from core.espeak import synthesize
-
-    from .phoneme_edits import render
-
-    voice = task.voices[int(rng.integers(len(task.voices)))]
-    speed = int(rng.integers(cfg.speed_wpm[0], cfg.speed_wpm[1] + 1))
-    pitch = int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1))
-    return voice, speed, pitch, lambda items, _text: synthesize(render(list(items)), voice=voice, speed_wpm=speed,
-                                                                pitch=pitch, sr=cfg.sr)
-
-
-def _kokoro_speaker(task, rng: np.random.Generator, cfg):
-    voice = draw_kokoro_voice(rng, tuple(cfg.kokoro_voice_split[task.split]))
-    speed = round(float(rng.uniform(*cfg.kokoro_speed)), 2)
-    return f"kokoro:{voice.name}@{speed:.2f}", "", "", kokoro_speaker(task.entry.lang, voice, speed, sr=cfg.sr)
-
-
-def _festival_speaker(task, rng: np.random.Generator, cfg):
-    voices = cfg.festival_voice_split.get(task.split, ())
-    voice = voices[int(rng.integers(len(voices)))]
-
-    def speak(_items, text):
-        if text is None:
-            raise CorpusError("festival reads text only: it cannot say an edited word")
-        return festival_synthesize(text, voice=voice, sr=cfg.sr)
-
-    return f"festival:{voice}", "", "", speak
-
-
-def _warp_speaker(task, rng: np.random.Generator, cfg):
-    base = _kokoro_speaker if rng.random() < 0.5 else _espeak_speaker
-    name, speed, pitch, speak = base(task, rng, cfg)
-    f0 = float(np.exp(rng.uniform(*np.log(cfg.warp_f0))))
-    formant = float(np.exp(rng.uniform(*np.log(cfg.warp_formant))))
-    return (f"warp:{name}/f0x{f0:.2f}/fx{formant:.2f}", speed, pitch,
-            lambda items, text: world_warp(speak(items, text), sr=cfg.sr, f0_factor=f0, formant_factor=formant))
-
-
-SPEAKERS = {"kokoro": _kokoro_speaker, "festival": _festival_speaker, "warp": _warp_speaker}
-ENGINE_SEED_OFFSET = 1000  # extra attempt j of an entry has seed attempt_seed(seed, index, 1000 + j)
-
-
-def kokoro_reference(task, *, cfg, out_dir) -> tuple[str, str]:
-    """The entry's Kokoro reference (a split style at speed 1, clean): (path in the corpus, voice)."""
-    from core.fileio import atomic_write_wav
-
-    rng = np.random.default_rng([cfg.seed, task.index, 0xC0C0])
-    voice = draw_kokoro_voice(rng, tuple(cfg.kokoro_voice_split[task.split]))
-    y = kokoro_speaker(task.entry.lang, voice, 1.0, sr=cfg.sr)(task.items, task.entry.text)
-    path = f"audio/ref/{task.entry.lang}_{task.index:04d}_kokoro.wav"
-    atomic_write_wav(out_dir / path, y, sr=cfg.sr)
-    return path, f"kokoro:{voice.name}"
-
-
-def extra_attempts(task, audible: list, *, cfg, out, ref_path: str) -> list[dict]:
-    """The entry's attempts in `cfg.engines`' voices (train and val entries): manifest rows.
-
-    Kinds are drawn as for espeak-ng attempts; festival, which cannot say an edit, draws among
-    correct and other-word only, and says English entries only. A share
-    `cfg.neural_reference_fraction` of the rows has the entry's Kokoro reference instead of
-    espeak-ng's, and half of those an espeak-ng take.
-    """
-    from .corpus import ENGINES, _draw, attempt_seed, say_attempt
-
-    e, rows, neural = task.entry, [], None
-    j = 0
-    for engine in ENGINES:
-        for _ in range(int(cfg.engines.get(engine, 0))):
-            k, j = cfg.attempts_per_word + j, j + 1
-            seed = attempt_seed(cfg.seed, task.index, ENGINE_SEED_OFFSET + j - 1)
-            rng = np.random.default_rng(seed)
-            if engine == "festival" and (e.lang != "en" or not cfg.festival_voice_split.get(task.split)):
-                continue  # festival speaks English only, and the split may have no festival voice
-            weights = dict(cfg.kind_weights)
-            if engine == "festival":
-                weights.pop("edit", None)
-            kind = _draw(rng, weights)
-            if (kind == "other_word" and not task.others) or (kind == "edit" and not audible):
-                kind = "correct"
-            ref, ref_voice, att_engine = ref_path, "", engine
-            if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
-                neural = neural or kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
-                ref, ref_voice = neural
-                if rng.random() < 0.5:
-                    att_engine = "espeak-ng"
-            if att_engine == "espeak-ng":
-                voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
-            else:
-                voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
-            kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
-            rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref,
-                                  voice=voice, speed=speed, pitch=pitch, engine=att_engine, ref_voice=ref_voice))
-    return rows
 
 
 def check_engines(cfg) -> None:
     """Refuse unknown engines, bad counts, unknown or reserved voices and missing packages up front."""
     import importlib.util
     import shutil
-
-    from .corpus import ENGINES
 
     for engine, n in cfg.engines.items():
         if engine not in ENGINES:
