@@ -40,7 +40,7 @@ def config(**engines) -> CorpusConfig:
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory):
     with_kokoro, plain = tmp_path_factory.mktemp("kokoro"), tmp_path_factory.mktemp("plain")
-    summary = make_corpus(with_kokoro, cfg=config(kokoro=3), vocab=VOCAB, jobs=1)
+    summary = make_corpus(with_kokoro, cfg=config(kokoro=2), vocab=VOCAB, jobs=1)
     make_corpus(plain, cfg=config(), vocab=VOCAB, jobs=1)
     return with_kokoro, plain, summary
 
