@@ -3,6 +3,7 @@
 `PairScorer` owns every network, weight and calibration that turns two takes into a score:
 
     features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
+    through_channel(a, b)      → the reference a as attempt b's channel carries it (band, floor)
     terms(features_a, b)       → {"dtw": …, "pronunciation": …}: what the networks measure
     combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
     distance(features_a, b)    → PairDistance: the distance, its terms, the DTW alignment
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from preprocessing import Utterance
+from preprocessing.channel import through_channel
 
 from .calibration import Calibration
 from .distance import dtw_distance
@@ -87,10 +89,19 @@ class PairScorer:
         log_probs = self.recognizer.log_probs(utterance.image) if self.recognizer is not None else None
         return Features(utterance, embeddings, log_probs)
 
+    def through_channel(self, reference: Features, attempt: Features) -> Features:
+        """The reference as the attempt's channel would carry it (preprocessing.channel): cut to
+        the attempt's band, under its noise floor, when the attempt is band-limited (an 8 kHz or
+        telephone recording); else the reference itself, untouched (no network runs)."""
+        image = through_channel(reference.utterance.image, attempt.utterance.image)
+        return reference if image is None else self.features(replace(reference.utterance, image=image))
+
     # --- the formula
 
     def distance(self, a: Features, b: Features) -> PairDistance:
-        """The pair distance of take b (an attempt) against take a (its reference)."""
+        """The pair distance of take b (an attempt) against take a (its reference), heard
+        through b's channel."""
+        a = self.through_channel(a, b)
         with _no_grad(a.embeddings):
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}

@@ -139,3 +139,27 @@ def test_a_clip_shorter_than_a_word_is_too_little_speech_not_no_speech(seconds):
     clip = speak("사과")[: int(seconds * SR)]  # loud speech from its first sample
     with pytest.raises(SpeechTooShortError, match=f"only {seconds:.2f} s long"):
         preprocess(clip, sr=SR, cfg=CFG)
+
+
+def test_the_reference_is_heard_through_an_attempts_channel_only_when_the_attempt_is_band_limited():
+    from preprocessing.audio import resample
+    from preprocessing.channel import through_channel
+    from preprocessing.mel import hz_to_mel
+
+    ref = preprocess(pad(speak("사과"), lead_s=0.3, trail_s=0.3), sr=SR, cfg=CFG).image
+    take = pad(speak("사과", voice="ko+m3"), lead_s=0.3, trail_s=0.3)
+    # full band, clean or in room noise: the reference stays as it is (no network reruns)
+    assert through_channel(ref, preprocess(take, sr=SR, cfg=CFG).image) is None
+    assert through_channel(ref, preprocess(add_noise(take, snr_db=10), sr=SR, cfg=CFG).image) is None
+    # through an 8 kHz channel with a noise floor: the reference loses what the channel cannot
+    # carry (above 4 kHz) and gets the attempt's floor under everything else
+    narrow = resample(add_noise(take, snr_db=30), orig_sr=SR, sr=8000)
+    att = preprocess(narrow, sr=8000, cfg=CFG).image
+    heard = through_channel(ref, att)
+    mels = np.linspace(hz_to_mel(CFG.fmin_hz), hz_to_mel(CFG.fmax_hz), CFG.n_mels + 2)[1:-1]
+    above_4k = np.flatnonzero(mels > hz_to_mel(4100.0))
+    assert heard.shape == ref.shape and np.all(heard[above_4k] == 0) and ref[above_4k].max() > 0.5
+    below_3k = np.flatnonzero(mels < hz_to_mel(3000.0))
+    assert np.all(heard[below_3k] >= ref[below_3k])  # nothing below the edge is taken away
+    silent_cols = ref[below_3k].max(axis=0) == 0  # the reference's digital silence ...
+    assert silent_cols.any() and heard[below_3k][:, silent_cols].min() > 0.1  # ... now holds the floor
