@@ -107,7 +107,7 @@ def test_the_command_fine_tunes_with_real_takes_and_augmentation(corpus, realset
     rc = main(["train-phonemes", "--data", str(corpus), "--out", str(out), "--init", str(ROOT_MODEL),
                "--real", str(realset), "--real-share", "0.5", "--batch-size", "4", "--steps-per-epoch", "2",
                "--max-epochs", "1", "--lr", "1e-4", "--freq-warp", "0.1", "--time-stretch", "0.1",
-               "--time-masks", "2", "--freq-masks", "2", "--threads", "1", "--jobs", "1", "--no-progress"])
+               "--time-masks", "2", "--freq-masks", "2", "--keep", "0.5", "--threads", "1", "--jobs", "1", "--no-progress"])
     assert rc == 0
     said = capsys.readouterr().out.splitlines()
     assert said[0].startswith("epoch 0 (--init):") and "real val AUC" in said[0]
@@ -115,6 +115,7 @@ def test_the_command_fine_tunes_with_real_takes_and_augmentation(corpus, realset
     assert said[-1].startswith("best epoch") and "real val AUC 1-edit" in said[-1]
     recognizer, provenance = load_recognizer(out)
     assert provenance["config"]["real_share"] == 0.5 and provenance["config"]["freq_warp"] == 0.1
+    assert provenance["config"]["keep"] == 0.5
     assert provenance["real"]["by_lang"] == {"en": 2, "de": 1}
     assert "real_val_auc" in provenance["history"][0] and provenance["init_metrics"]["real_val_auc"] >= 0
     assert recognizer.symbols == load_checkpoint(ROOT_MODEL).pair.recognizer.symbols  # the start's symbols kept
@@ -141,3 +142,14 @@ def test_augmentation_warps_stretches_and_masks_the_image():
     cols = np.flatnonzero(~np.isclose(masked, noisy).all(axis=0))
     rows = np.flatnonzero(np.isclose(masked, masked.mean(axis=1, keepdims=True), atol=1e-6).all(axis=1))
     assert 0 < len(cols) <= 100 and len(rows) > 0
+
+
+def test_keep_interpolates_between_the_start_and_the_trained_weights():
+    from training.train_recognizer import interpolate
+
+    start = {"w": torch.zeros(3), "n": torch.tensor(5)}
+    trained = {"w": torch.tensor([2.0, -4.0, 1.0]), "n": torch.tensor(7)}
+    half = interpolate(start, trained, 0.5)
+    torch.testing.assert_close(half["w"], torch.tensor([1.0, -2.0, 0.5]))
+    assert int(half["n"]) == 7  # integer buffers (batch-norm counters) are the trained ones
+    torch.testing.assert_close(interpolate(start, trained, 1.0)["w"], trained["w"])

@@ -52,6 +52,9 @@ class PhonemeTrainConfig:
     real_share: float = 0.25  # share of each batch drawn from the real takes (with --real)
     real_langs: tuple[str, ...] = ()  # only the real takes of these languages ("en", "de", …); empty = all
     real_val_weight: float = 0.5  # early-stopping score = (1 - w) × synthetic val AUC + w × real val AUC
+    # with --init: validate and save start + keep × (trained − start) (weight-space interpolation, as
+    # WiSE-FT: the fine-tune's new voices with more of the start's espeak-ng skills); 1 = the trained weights
+    keep: float = 1.0
     channels: tuple[int, ...] = (16, 32, 32, 32)
     embed_dim: int = 64
     context_layers: int = 2
@@ -271,6 +274,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
 
     images, train_files, targets, val_recs = synthetic
     best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
+    start_state = {k: v.detach().clone() for k, v in recognizer.state_dict().items()} if cfg.init else None
     if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
         init_metrics = validate(cfg, recognizer, val_recs, images, real)
         best, best_state = init_metrics["score"], {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
@@ -279,6 +283,9 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     for epoch in range(1, cfg.max_epochs + 1):
         loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
                                 desc=f"epoch {epoch}", real=real)
+        trained = {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
+        if start_state is not None and cfg.keep != 1.0:
+            recognizer.load_state_dict(interpolate(start_state, trained, cfg.keep))
         metrics = validate(cfg, recognizer, val_recs, images, real)
         metrics.update(epoch=epoch, loss=loss, minutes=(time.monotonic() - started) / 60)
         history.append(metrics)
@@ -288,6 +295,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
             best_state = {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
         else:
             bad += 1
+        recognizer.load_state_dict(trained)  # training goes on from the trained weights
         tqdm.write(f"epoch {epoch}: CTC loss {metrics['loss']:.3f}  {describe(metrics)}"
                    f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
         sys.stdout.flush()
@@ -301,6 +309,11 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     if best_state is not None:
         recognizer.load_state_dict(best_state)
     return init_metrics, history, stop
+
+
+def interpolate(start: dict, trained: dict, keep: float) -> dict:
+    """start + keep × (trained − start), tensor by tensor (integer buffers: the trained ones)."""
+    return {k: start[k] + keep * (v - start[k]) if v.is_floating_point() else v for k, v in trained.items()}
 
 
 def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
@@ -369,6 +382,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
                    help="early stopping keeps the epoch with the best (1 - W) × synthetic val AUC + "
                         "W × real val AUC (with --real)")
+    p.add_argument("--keep", type=float, default=d.keep,
+                   help="with --init: validate and save start + KEEP × (trained - start), a weight-space "
+                        "interpolation that keeps more of the start's skills (1 = the trained weights)")
     p.add_argument("--freq-warp", type=float, default=d.freq_warp,
                    help="vocal-tract-length / pitch warp: stretch each image's mel axis by a random factor "
                         "in [1 - W, 1 + W] (0 = off; e.g. 0.1)")
