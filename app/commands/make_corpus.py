@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p = sub.add_parser(
         "make-corpus",
         help=summary,
-        description="Generate reference/attempt pairs with espeak-ng: correct attempts in other voices, "
+        description="Generate reference/attempt pairs with espeak-ng (and, with --engines, Kokoro, festival and "
+        "warped voices): correct attempts in other voices, "
         "attempts with 1-3 realistic learner mistakes, other words; heard through a simulated kiosk mic. "
         "Writes DIR/manifest.csv, DIR/audio/, DIR/noise/ and DIR/corpus.json. Same seed, same corpus.",
     )
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
                    "--attempts-per-word espeak-ng ones (which stay those of a corpus without --engines; test words "
                    "get none, so the test split is unchanged). kokoro: Kokoro-82M neural voices (Japanese styles "
                    "jf_alpha, jf_gongitsune, jm_kumo and their mixtures in train, jf_nezumi in val) speaking "
-                   "espeak-ng's IPA, edits included; festival: English festival voices (kal, slt train; ked val), "
+                   "espeak-ng's IPA, edits included; festival: the English festival voice ked (train only; kal and slt stay unseen as the real-voice set's references), "
                    "correct and other-word takes only; warp: pseudo-speakers, an espeak-ng or Kokoro take with "
                    "WORLD-warped pitch and formants. kokoro and warp need the training extra (pip install -e "
                    "'.[train]'). Example: --engines kokoro=8 festival=1")
