@@ -153,3 +153,15 @@ def test_keep_interpolates_between_the_start_and_the_trained_weights():
     torch.testing.assert_close(half["w"], torch.tensor([1.0, -2.0, 0.5]))
     assert int(half["n"]) == 7  # integer buffers (batch-norm counters) are the trained ones
     torch.testing.assert_close(interpolate(start, trained, 1.0)["w"], trained["w"])
+
+
+@pytest.mark.parametrize("option", [["--real-share", "1.5"], ["--real-share", "1"], ["--keep", "2"], ["--keep", "-1"],
+                                    ["--freq-warp", "1.5"], ["--time-stretch", "1"], ["--time-masks", "-1"],
+                                    ["--real-val-weight", "3"], ["--batch-size", "1", "--real-share", "0.25"]])
+def test_out_of_range_options_are_refused_before_any_work(corpus, realset, tmp_path, capsys, option):
+    out = tmp_path / "never.pt"
+    rc = main(["train-phonemes", "--data", str(corpus), "--out", str(out), "--real", str(realset), *option,
+               "--max-epochs", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and option[-2] in err and "Traceback" not in err
+    assert not out.exists()

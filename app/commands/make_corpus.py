@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
                    "jf_alpha, jf_gongitsune, jm_kumo and their mixtures in train, jf_nezumi in val) speaking "
                    "espeak-ng's IPA, edits included; festival: the English festival voice ked (train only; kal and slt stay unseen as the real-voice set's references), "
                    "correct and other-word takes only; warp: pseudo-speakers, an espeak-ng or Kokoro take with "
-                   "WORLD-warped pitch and formants. kokoro and warp need the training extra (pip install -e "
-                   "'.[train]'). Example: --engines kokoro=8 festival=1")
+                   "WORLD-warped pitch and formants. kokoro and warp need the voices extra (pip install -e "
+                   "'.[voices]'; setup.sh --dev has it). Example: --engines kokoro=8 festival=1")
     p.add_argument("--neural-references", type=float, metavar="F",
                    help="share of the extra-engine attempts judged against a Kokoro reference of the word instead "
                    "of espeak-ng's, half of them espeak-ng takes (default: 0.25; needs kokoro in --engines)")
