@@ -165,3 +165,15 @@ def test_out_of_range_options_are_refused_before_any_work(corpus, realset, tmp_p
     err = capsys.readouterr().err
     assert rc == 2 and option[-2] in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_options_that_need_another_say_so(corpus, realset, tmp_path, capsys):
+    base = ["train-phonemes", "--data", str(corpus), "--out", str(tmp_path / "p.pt"), "--max-epochs", "1", "--no-progress"]
+    assert main([*base, "--keep", "0.5"]) == 2 and "--init" in capsys.readouterr().err
+    assert main([*base, "--real-langs", "en"]) == 2 and "--real" in capsys.readouterr().err
+    caches = sorted(realset.glob(".malsori-images-*"))
+    assert main([*base, "--real", str(realset), "--real-langs", "xx"]) == 16
+    assert "no train-split takes in xx" in capsys.readouterr().err
+    assert sorted(realset.glob(".malsori-images-*")) == caches  # refused before preprocessing into the folder
+    assert main([*base, "--real", str(realset / "pairs.csv")]) == 17
+    assert "is a file" in capsys.readouterr().err

@@ -847,6 +847,8 @@ class _pool:
 
 def read_pairs(data_dir: str | Path) -> list[dict]:
     """DIR/pairs.csv → rows (dicts of strings, paths still relative to DIR)."""
+    if Path(data_dir).is_file():
+        raise RealsetError(f"{data_dir} is a file: pass the make-realset folder that holds pairs.csv")
     path = Path(data_dir) / "pairs.csv"
     if not path.is_file():
         raise RealsetError(f"{path} not found: build it with `malsori make-realset --out {data_dir}`")

@@ -172,6 +172,9 @@ def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
     from .real_phonemes import real_takes, real_val_records
 
     takes = real_takes(cfg.real, set(symbols), split="train", langs=cfg.real_langs)
+    if not takes.targets:  # before preprocessing anything into the folder's cache
+        langs = f" in {', '.join(cfg.real_langs)}" if cfg.real_langs else ""
+        raise ManifestError(f"{cfg.real}: no train-split takes{langs} whose sounds the recognizer knows")
     val = real_val_records(cfg.real, split="val")
     records = val + [PairRecord(p, p, 1.0, "correct", 0, "", "", "train", None, 0.0) for p in takes.targets]
     images = load_images(records, pre, cache_dir=Path(cfg.real), jobs=cfg.jobs, progress=cfg.progress)
@@ -253,7 +256,7 @@ def start_recognizer(cfg: PhonemeTrainConfig):
         start = load_checkpoint(cfg.init)
     except ModelError as exc:
         raise ManifestError(f"--init {cfg.init}: neither a recognizer from `malsori train-phonemes` nor a "
-                            f"malsori checkpoint ({exc})") from None
+                            "malsori checkpoint (.pt file) with one") from exc
     if start.pair.recognizer is None:
         raise ManifestError(f"--init {cfg.init}: this checkpoint has no phoneme recognizer")
     return start.pair.recognizer.train(), start.preprocess
@@ -334,6 +337,10 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
                         ("--time-mask-frames", cfg.time_mask_frames), ("--freq-mask-bands", cfg.freq_mask_bands)):
         if value < 0:
             raise UsageError(f"{name} must be 0 or more, not {value}")
+    if cfg.keep != 1.0 and not cfg.init:
+        raise UsageError("--keep interpolates from the --init start: pass --init CKPT too")
+    if cfg.real_langs and not cfg.real:
+        raise UsageError("--real-langs chooses among the takes of --real DIR: pass --real too")
     if cfg.batch_size < 1:
         raise UsageError(f"--batch-size must be 1 or more, not {cfg.batch_size}")
     if cfg.real and cfg.real_share > 0 and round(cfg.batch_size * cfg.real_share) < 1:
