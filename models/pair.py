@@ -3,7 +3,7 @@
 `PairScorer` owns every network, weight and calibration that turns two takes into a score:
 
     features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
-    through_channel(a, b)      → the reference a as attempt b's channel carries it (band, floor)
+    through_channel(a, b)      → take a as take b's channel carries it (band, floor)
     terms(features_a, b)       → {"dtw": …, "pronunciation": …}: what the networks measure
     combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
     distance(features_a, b)    → PairDistance: the distance, its terms, the DTW alignment
@@ -99,9 +99,13 @@ class PairScorer:
     # --- the formula
 
     def distance(self, a: Features, b: Features) -> PairDistance:
-        """The pair distance of take b (an attempt) against take a (its reference), heard
-        through b's channel."""
-        a = self.through_channel(a, b)
+        """The pair distance of take b (an attempt) against take a (its reference), the two heard
+        through one channel: a through b's when b is band-limited, else b through a's (a
+        reference recorded narrow, e.g. a teacher's phone recording, against a full-band take)."""
+        heard = self.through_channel(a, b)
+        if heard is a:
+            b = self.through_channel(b, a)
+        a = heard
         with _no_grad(a.embeddings):
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}

@@ -253,6 +253,19 @@ def test_through_an_8_khz_channel_a_wrong_word_still_scores_far_below_the_right_
         wrong = shipped.score_pair(ref, low_grade(take(other, voice="ko+m3"), tmp_path / f"{other}.wav")).score
         assert wrong < min(50, right - 30), (other, wrong, right)
 
+
+@pytest.mark.parametrize("word,voice", LOW_GRADE[:3])
+def test_a_reference_recorded_at_8_khz_judges_a_full_band_take_like_a_clean_one(shipped, tmp_path, word, voice):
+    """A teacher's phone recording as the reference: the attempt is heard through its channel
+    (before, 사 by ko+m1 against an 8 kHz dithered reference scored 0.0, against the clean one 96.8; now 96.5)."""
+    y = take(word, voice=voice)
+    clean = shipped.score_pair(shipped.features((take(word, voice="ko"), SR)), (y, SR)).score
+    ref = shipped.features(low_grade(take(word, voice="ko"), tmp_path / "ref.wav"))
+    assert clean - shipped.score_pair(ref, (y, SR)).score <= 30
+    wrong = shipped.score_pair(ref, (take("바나나", voice=voice), SR)).score
+    assert wrong < 20, wrong
+
+
 if __name__ == "__main__":
     # Check a candidate before copying it in: python -m tests.test_shipped_model [MODEL.pt]
     import sys
