@@ -99,3 +99,12 @@ def test_the_command_refuses_an_unknown_engine(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "app.cli", "make-corpus", "--out", str(tmp_path / "c"),
                            "--engines", "piper=4"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "unknown engine 'piper'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args,said", [(["--engines", "warp=1", "warp=2"], "names warp twice"),
+                                       (["--engines", "warp=1", "--neural-references", "0.5"], "add kokoro=N")])
+def test_the_command_refuses_engine_options_it_would_ignore(tmp_path, args, said):
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "make-corpus", "--out", str(tmp_path / "c"), *args],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 15 and said in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "c" / "manifest.csv").exists()

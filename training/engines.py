@@ -313,5 +313,7 @@ def parse_engine_counts(specs: list[str]) -> dict:
         name, sep, n = spec.partition("=")
         if not sep or not n.strip().isdigit():
             raise CorpusError(f"--engines takes ENGINE=N (extra attempts per word), e.g. kokoro=8; not {spec!r}")
+        if name.strip() in out:
+            raise CorpusError(f"--engines names {name.strip()} twice")
         out[name.strip()] = int(n)
     return out

@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.neural_references is not None:
         if not 0 <= args.neural_references <= 1:
             raise CorpusError("--neural-references must be between 0 and 1")
+        if not cfg.engines.get("kokoro"):
+            raise CorpusError("--neural-references judges extra attempts against Kokoro references: "
+                              "add kokoro=N to --engines")
         cfg = replace(cfg, neural_reference_fraction=args.neural_references)
     if args.voices:
         cfg = replace(cfg, voice_split=split_voices(args.voices, seed=args.seed))
