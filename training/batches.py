@@ -8,6 +8,12 @@ import numpy as np
 from .dataset import pad_images
 
 
+def weights_snapshot(net) -> dict:
+    """A copy of the network's weights on the CPU, untouched by later optimizer steps (the best
+    epoch, the start of a fine-tune)."""
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+
+
 def encode(net, images: list[np.ndarray], *, chunks: int, device, max_shift: int = 0, rng=None):
     """Images [n_mels, T_i] → (embeddings [T_i, D], phoneme logits [T_i, C] or None) per image,
     with gradients, in `chunks` length-sorted groups so that short takes are not padded to the

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .batches import encode
+from .batches import encode, weights_snapshot
 from .dataset import (
     BalanceConfig,
     BalancedPairSampler,
@@ -324,7 +324,7 @@ def run_epochs(cfg: TrainConfig, model, net, optimizer, data: TrainingData, st: 
         improved = metrics["val_auc"] > st.best
         if improved:
             st.best, st.bad_epochs = metrics["val_auc"], 0
-            st.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            st.best_state = weights_snapshot(model)
         else:
             st.bad_epochs += 1
         if rank == 0:  # one line per epoch, with or without progress bars

@@ -277,18 +277,20 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     validation metrics or None, per-epoch history, why it stopped)."""
     from tqdm import tqdm
 
+    from .batches import weights_snapshot
+
     images, train_files, targets, val_recs = synthetic
     best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
-    start_state = {k: v.detach().clone() for k, v in recognizer.state_dict().items()} if cfg.init else None
+    start_state = weights_snapshot(recognizer) if cfg.init else None
     if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
         init_metrics = validate(cfg, recognizer, val_recs, images, real)
-        best, best_state = init_metrics["score"], {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
+        best, best_state = init_metrics["score"], start_state  # never modified in place
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
         sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
         loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
                                 desc=f"epoch {epoch}", real=real)
-        trained = {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
+        trained = weights_snapshot(recognizer)
         if start_state is not None and cfg.keep != 1.0:
             recognizer.load_state_dict(interpolate(start_state, trained, cfg.keep))
         metrics = validate(cfg, recognizer, val_recs, images, real)
@@ -297,7 +299,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         improved = metrics["score"] > best
         if improved:
             best, bad = metrics["score"], 0
-            best_state = {k: v.detach().clone() for k, v in recognizer.state_dict().items()}
+            best_state = weights_snapshot(recognizer)
         else:
             bad += 1
         recognizer.load_state_dict(trained)  # training goes on from the trained weights
