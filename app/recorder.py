@@ -150,10 +150,10 @@ class Endpointer:
         return min(self._gate_db, max(HOLD_MIN_DB, hold))
 
     def _step(self, frame: bytes, power: float) -> int | None:
-        energy_db = max(10.0 * math.log10(max(power, 1e-12)), -100.0)
+        energy_db = _power_db(power)
         self._recent = (self._recent + [power])[-FLOOR_FRAMES:]
         if len(self._recent) == FLOOR_FRAMES or self._frame == 0:
-            self._floor_db = min(self._floor_db, max(10.0 * math.log10(max(sum(self._recent) / len(self._recent), 1e-12)), -100.0))
+            self._floor_db = min(self._floor_db, _power_db(sum(self._recent) / len(self._recent)))
         self._peak_db = max(self._peak_db, energy_db)
         voiced = self._vad.is_speech(frame, self.sr)  # every frame: webrtcvad adapts to what it hears
         if voiced and energy_db > self._floor_db + self._gate():
@@ -176,6 +176,11 @@ class Endpointer:
         ):
             return self._frame * self.frame_len
         return None
+
+
+def _power_db(power: float) -> float:
+    """A frame's mean power in dB, floored at -100 (digital silence)."""
+    return max(10.0 * math.log10(max(power, 1e-12)), -100.0)
 
 
 def _band_weights(frame_len: int, sr: int) -> np.ndarray:
