@@ -337,22 +337,22 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
     for k in range(cfg.attempts_per_word):
         seed = attempt_seed(cfg.seed, task.index, k)
         rng = np.random.default_rng(seed)
-        kind = _draw(rng, cfg.kind_weights)
-        if kind == "other_word" and not task.others:
-            kind = "correct"
-        if kind == "edit" and not audible:
-            kind = "correct"
-        voice = task.voices[int(rng.integers(len(task.voices)))]
-        speed = int(rng.integers(cfg.speed_wpm[0], cfg.speed_wpm[1] + 1))
-        pitch = int(rng.integers(cfg.pitch[0], cfg.pitch[1] + 1))
-        spoken = dict(voice=voice, speed_wpm=speed, pitch=pitch, sr=sr)
-        kind, y, attempt_text, edits = say_attempt(
-            kind, task, audible, lambda its, _text, spoken=spoken: synthesize(render(its), **spoken), rng=rng, cfg=cfg)
+        kind = _draw_kind(rng, cfg.kind_weights, task, audible)
+        voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
+        kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
         rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref_path,
                               voice=voice, speed=speed, pitch=pitch))
     if cfg.engines and task.split in ENGINE_SPLITS:
         rows += extra_attempts(task, audible, cfg=cfg, out=out, ref_path=ref_path)
     return EntryResult(task.index, rows, stats_out, stats_in, used)
+
+
+def _draw_kind(rng: np.random.Generator, weights: dict, task: EntryTask, audible: list) -> str:
+    """An attempt's kind; "correct" where the entry has no other word or no audible edit to offer."""
+    kind = _draw(rng, weights)
+    if (kind == "other_word" and not task.others) or (kind == "edit" and not audible):
+        return "correct"
+    return kind
 
 
 def say_attempt(kind: str, task: EntryTask, audible: list, speak, *, rng: np.random.Generator,
@@ -489,9 +489,7 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
             weights = dict(cfg.kind_weights)
             if engine == "festival":
                 weights.pop("edit", None)
-            kind = _draw(rng, weights)
-            if (kind == "other_word" and not task.others) or (kind == "edit" and not audible):
-                kind = "correct"
+            kind = _draw_kind(rng, weights, task, audible)
             ref, ref_voice, att_engine = ref_path, "", engine
             if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
                 neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
