@@ -190,6 +190,32 @@ def test_image_cache_is_reused(tiny, tiny_images):
     np.testing.assert_array_equal(again[some], images[some])
 
 
+def test_image_cache_is_remade_after_a_front_end_code_change(tiny, tmp_path, monkeypatch):
+    """Editing preprocessing/'s code (config untouched) must not serve the images the old code made."""
+    import shutil
+
+    import preprocessing
+    import training.dataset as dataset
+
+    package = tmp_path / "preprocessing"
+    shutil.copytree(preprocessing.__path__[0], package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = dataset.front_end_code_version(package)
+    with open(package / "mel.py", "a", encoding="utf-8") as f:
+        f.write("\n# a front-end change that leaves PreprocessConfig alone\n")
+    after = dataset.front_end_code_version(package)
+    assert after != before
+
+    records = read_manifest(tiny)[:2]
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    load_images(records, PreprocessConfig(), cache_dir=cache, progress=False)
+    load_images(records, PreprocessConfig(), cache_dir=cache, progress=False)
+    assert len(list(cache.glob(".malsori-images-*.npz"))) == 1  # same code: reused
+    monkeypatch.setattr(dataset, "front_end_code_version", lambda package=None: after)
+    load_images(records, PreprocessConfig(), cache_dir=cache, progress=False)
+    assert len(list(cache.glob(".malsori-images-*.npz"))) == 2  # new code: new images
+
+
 def test_calibration_through_two_anchors():
     cal = calibration_through(0.1, 90.0, 0.3, 30.0)
     assert cal.score(0.1) == pytest.approx(90.0) and cal.score(0.3) == pytest.approx(30.0)

@@ -9,7 +9,8 @@ Two manifest shapes are accepted (DIR/manifest.csv, audio paths relative to DIR)
   train/val/test by a hash of its reference file, so one reference never straddles splits.
 
 Images are made once by the same `preprocess()` the kiosk uses (train/serve parity) and
-cached next to the manifest, keyed by the front-end config and the files' sizes and times.
+cached next to the manifest, keyed by the front-end config, the front end's code (a hash of
+preprocessing/'s sources) and the files' paths, sizes and times.
 """
 
 from __future__ import annotations
@@ -131,8 +132,23 @@ def _preprocess_file(job: tuple[str, PreprocessConfig]) -> tuple[str, np.ndarray
         return path, None, str(exc)
 
 
-def _cache_key(paths: list[str], cfg: PreprocessConfig) -> str:
+def front_end_code_version(package: str | os.PathLike | None = None) -> str:
+    """A short hash of the front end's .py sources (default: the installed preprocessing/).
+
+    Part of the image cache key: a front-end code change that leaves `PreprocessConfig`
+    alone must not reuse images the old code made."""
+    import preprocessing
+
+    folder = Path(package) if package is not None else Path(preprocessing.__file__).parent
+    h = hashlib.sha256()
+    for source in sorted(folder.glob("*.py")):
+        h.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _cache_key(paths: list[str], cfg: PreprocessConfig, code_version: str) -> str:
     h = hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode())
+    h.update(f"front end code {code_version}\n".encode())
     for p in paths:
         st = os.stat(p)
         h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -158,7 +174,7 @@ def load_images(
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
         raise ManifestError(f"{len(missing)} audio files of the manifest are missing, e.g. {missing[0]}")
-    key = _cache_key(paths, cfg)
+    key = _cache_key(paths, cfg, front_end_code_version())
     cache = cache_dir / f".malsori-images-{key}.npz" if cache_dir is not None else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as data:
