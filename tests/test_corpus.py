@@ -269,6 +269,19 @@ def test_make_corpus_command_writes_a_corpus_from_a_word_file(tmp_path, capsys):
     assert "--force" in capsys.readouterr().err
 
 
+def test_too_few_words_for_val_and_test_are_refused_before_any_audio(tmp_path, capsys):
+    """Two words per language all land in train: `train` could never use that corpus, so
+    make-corpus says so up front (CorpusError, exit 15) instead of writing it."""
+    from app.cli import main
+
+    out = tmp_path / "corpus"
+    argv = ["make-corpus", "--out", str(out), "--max-words", "2", "--jobs", "1"]
+    assert main(argv) == 15
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "val" in err and "test" in err and "--max-words 3" in err
+    assert not out.exists()  # nothing written
+
+
 def test_unknown_voice_variant_is_refused(tmp_path):
     cfg = replace(tiny_config(), voice_split={"train": ("m1", "nosuchvoice"), "val": ("m3",), "test": ("f5",)})
     with pytest.raises(CorpusError, match="nosuchvoice"):

@@ -21,6 +21,7 @@ bank, for on-the-fly augmentation), corpus.json (config, counts, content hash).
 
 from __future__ import annotations
 
+import collections
 import csv
 import hashlib
 import io
@@ -640,6 +641,7 @@ def make_corpus(
     entries = order_entries(vocab, cfg=cfg)
     if not entries:
         raise CorpusError(f"the vocabulary has no entries in {', '.join(cfg.langs)}")
+    _check_held_out(entries, cfg=cfg)
     _prepare_out_dir(out_dir, force=force)
 
     babble = []
@@ -808,6 +810,19 @@ def _check_config(cfg: CorpusConfig) -> None:
         raise CorpusError("val and test fractions leave no training words")
     if cfg.engines:
         check_engines(cfg)
+
+
+def _check_held_out(entries: list[VocabEntry], *, cfg: CorpusConfig) -> None:
+    """Refuse a vocabulary whose split leaves val or test empty: `train` needs val pairs and
+    `evaluate` test pairs, so such a corpus would only fail later (split_entries holds out
+    words from a language and kind with three entries or more)."""
+    splits = split_entries(entries, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction)
+    empty = [s for s in ("val", "test") if s not in splits]
+    if empty:
+        sizes = collections.Counter(f"{e.lang} {e.kind}s" for e in entries)
+        raise CorpusError(f"no {' and no '.join(empty)} words: {', '.join(f'{n} {k}' for k, n in sorted(sizes.items()))}; "
+                          "val and test take words only from a language and kind with 3 or more entries "
+                          "(use --max-words 3 or more, or a longer --words file)")
 
 
 def known_variants() -> set[str]:
