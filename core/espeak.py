@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,6 +27,44 @@ def espeak_voice(lang: str) -> str:
 
 def available() -> bool:
     return shutil.which(BINARY) is not None
+
+
+def _listing(option: str) -> list[list[str]]:
+    """The rows (split on blanks, header dropped) of `espeak-ng --voices[=…]`; [] when it cannot run."""
+    try:
+        out = subprocess.run([BINARY, option], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.split() for line in out.splitlines()[1:] if len(line.split()) >= 5]
+
+
+@lru_cache(maxsize=1)
+def known_languages() -> frozenset[str]:
+    """What `-v LANG` accepts (casefolded): the language codes, voice names and voice files
+    of `espeak-ng --voices`; empty when espeak-ng cannot say."""
+    rows = _listing("--voices")
+    return frozenset(name.casefold() for r in rows for name in (r[1], r[3], r[4], r[4].rsplit("/", 1)[-1]))
+
+
+@lru_cache(maxsize=1)
+def known_variants() -> frozenset[str]:
+    """Voice variant names espeak-ng knows (case matters; it silently falls back to the
+    plain voice for others); empty when espeak-ng cannot say."""
+    return frozenset(r[4].split("/", 1)[-1] for r in _listing("--voices=variant"))
+
+
+def voice_problem(voice: str) -> str | None:
+    """Why `voice` ("ko", "ko+f2", "en-us+m3") is not an espeak-ng voice, or None when it is
+    (or when espeak-ng cannot list its voices)."""
+    lang, _, variant = voice.partition("+")
+    languages = known_languages()
+    if languages and lang.casefold() not in languages:
+        return f"no espeak-ng language {lang!r} (e.g. ko, en-us; list them with `espeak-ng --voices`)"
+    variants = known_variants()
+    if variant and variants and variant not in variants:
+        return (f"no espeak-ng variant {variant!r} (e.g. f2, m3, klatt; list them with "
+                "`espeak-ng --voices=variant`, the last column without '!v/')")
+    return None
 
 
 def _run(args: list[str], *, timeout_s: float) -> bytes:

@@ -383,6 +383,20 @@ def test_cli_refuses_a_language_it_cannot_tell_speak_or_read_the_text_in(tmp_pat
     assert not out.exists()
 
 
+@pytest.mark.parametrize("voice, message", [
+    ("zz+f2", "no espeak-ng language 'zz'"),  # espeak-ng itself fails: "voice does not exist"
+    ("ko+zz", "no espeak-ng variant 'zz'"),  # espeak-ng would silently speak plain ko
+])
+def test_cli_refuses_an_unknown_voice_in_one_line_saying_how_to_list_them(tmp_path, capsys, voice, message):
+    out = tmp_path / "ref.wav"
+    argv = ["tts", KO_WORD, "--voice", voice, "-o", str(out), "--engine", "espeak", "--cache-dir", str(tmp_path / "c")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "espeak-ng --voices" in err
+    assert "espeak-ng failed" not in err and not out.exists()
+    assert main(argv[:3] + ["ko+f2"] + argv[4:]) == 0  # a known variant speaks
+
+
 def test_cli_usage_errors_exit_2(capsys):
     assert main(["tts"]) == 2
     assert main(["tts", "--precache"]) == 2

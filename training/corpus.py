@@ -786,6 +786,8 @@ def _espeak_version() -> str:
 
 
 def _check_config(cfg: CorpusConfig) -> None:
+    from core.espeak import known_variants
+
     for lang in cfg.langs:
         if lang not in REFERENCE_VOICES:
             raise CorpusError(f"unsupported language {lang!r} (choose from {', '.join(REFERENCE_VOICES)})")
@@ -823,17 +825,6 @@ def _check_held_out(entries: list[VocabEntry], *, cfg: CorpusConfig) -> None:
         raise CorpusError(f"no {' and no '.join(empty)} words: {', '.join(f'{n} {k}' for k, n in sorted(sizes.items()))}; "
                           "val and test take words only from a language and kind with 3 or more entries "
                           "(use --max-words 3 or more, or a longer --words file)")
-
-
-def known_variants() -> set[str]:
-    """Voice variant names espeak-ng knows (it silently falls back to the plain voice for others)."""
-    import subprocess
-
-    try:
-        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return set()
-    return {line.split()[4].split("/", 1)[-1] for line in out.splitlines()[1:] if len(line.split()) >= 5}
 
 
 def _prepare_out_dir(out_dir: Path, *, force: bool) -> None:

@@ -45,6 +45,12 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.show_lists:
         return _show_lists()
+    if args.voice:
+        from core.espeak import voice_problem
+
+        problem = voice_problem(args.voice)
+        if problem:
+            raise UsageError(f"--voice {args.voice}: {problem}")
     if args.add_list:
         return _add_list(args)
     if args.lists:
