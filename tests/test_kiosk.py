@@ -312,6 +312,22 @@ def test_an_invalid_configured_code_falls_back_to_the_default_with_a_warning(tmp
     assert "not 4-8 digits" in caplog.text and "12a4" not in caplog.text
 
 
+@pytest.mark.parametrize("key, bad, fallback, message", [
+    ("lang", "fr", "ko", "language 'fr' is not one of ko, en: using ko"),
+    ("tts_engine", "google", "auto", "voice engine 'google' is not one of auto, gtts, espeak: using auto"),
+])
+def test_an_unknown_configured_language_or_voice_engine_falls_back_with_a_warning(tmp_path, caplog, key, bad,
+                                                                                   fallback, message):
+    """A hand-edited config naming a language or engine the kiosk does not have: a warning in the
+    log and the default, not an error on every word ("no word list has 'fr' entries")."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {key: bad, "strictness": "strict"}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        settings = load_settings(path)
+    assert getattr(settings, key) == fallback and settings.strictness == "strict"
+    assert message in caplog.text
+
+
 def test_holding_the_title_asks_for_the_code(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w = kiosk.window

@@ -9,8 +9,11 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from app.tts import ENGINES
+
 STRICTNESS_LEVELS = ("gentle", "normal", "strict")
 LANGUAGES = ("ko", "en")
+TTS_ENGINES = ("auto", *ENGINES)
 DEFAULT_PIN = "2580"  # change it in config.json ("kiosk": {"operator_pin": …}); MALSORI_KIOSK_PIN overrides
 CONFIG_KEY = "kiosk"
 
@@ -41,6 +44,14 @@ class KioskSettings:
     def __post_init__(self) -> None:
         if self.strictness not in STRICTNESS_LEVELS:
             object.__setattr__(self, "strictness", "normal")
+        if self.lang not in LANGUAGES:
+            log.warning("the configured language %r is not one of %s: using %s", self.lang, ", ".join(LANGUAGES),
+                        LANGUAGES[0])
+            object.__setattr__(self, "lang", LANGUAGES[0])
+        if self.tts_engine not in TTS_ENGINES:
+            log.warning("the configured voice engine %r is not one of %s: using auto", self.tts_engine,
+                        ", ".join(TTS_ENGINES))
+            object.__setattr__(self, "tts_engine", "auto")
         if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
             log.warning("the configured operator code is not 4-8 digits: using the default %s", DEFAULT_PIN)
             object.__setattr__(self, "operator_pin", DEFAULT_PIN)
