@@ -108,3 +108,26 @@ def test_the_command_refuses_engine_options_it_would_ignore(tmp_path, args, said
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 15 and said in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "c" / "manifest.csv").exists()
+
+
+def test_an_engine_that_cannot_say_a_word_costs_that_take_not_the_word(tmp_path, capsys):
+    """festival says nothing for "€" (espeak-ng reads it "euros"): the word keeps its espeak-ng
+    takes, only the festival take is left out, and the run counts and reports it."""
+    from app.cli import main
+
+    words = tmp_path / "words.txt"
+    words.write_text("€\nriver\nthin\nvery\nwater\napple\n", encoding="utf-8")
+    out = tmp_path / "c"
+    argv = ["make-corpus", "--out", str(out), "--words", str(words), "--lang", "en", "--seed", "0", "--jobs", "1",
+            "--attempts-per-word", "1", "--engines", "festival=1", "--voices", "m1", "m2", "m3", "f2", "f5"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    rows = read_manifest(out)
+    euro = [r for r in rows if r["word"] == "€"]
+    assert euro and {r["split"] for r in euro} == {"train"} and {r["engine"] for r in euro} == {"espeak-ng"}
+    assert any(r["engine"] == "festival" for r in rows)  # the other train words got their festival take
+    import json
+
+    failed = json.loads((out / "corpus.json").read_text(encoding="utf-8"))["failed_extra_attempts"]
+    assert failed["festival"]["attempts"] >= 1 and "€" in failed["festival"]["example"]
+    assert "skipped '€'" not in err and "festival attempt" in err and "left out" in err

@@ -297,6 +297,7 @@ class EntryResult:
     audible: dict  # category → number of candidate edits kept
     used: dict = field(default_factory=dict)  # category → number of edits in this entry's attempts
     error: str = ""  # why the entry was skipped (espeak-ng could not say it)
+    failed_extra: list = field(default_factory=list)  # (engine, why) per extra-engine take left out
 
 
 def attempt_seed(seed: int, index: int, k: int) -> int:
@@ -343,9 +344,10 @@ def make_entry(task: EntryTask, *, cfg: CorpusConfig, out_dir: Path, babble: lis
         kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
         rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref_path,
                               voice=voice, speed=speed, pitch=pitch))
+    failed: list = []
     if cfg.engines and task.split in ENGINE_SPLITS:
-        rows += extra_attempts(task, audible, cfg=cfg, out=out, ref_path=ref_path)
-    return EntryResult(task.index, rows, stats_out, stats_in, used)
+        rows += extra_attempts(task, audible, cfg=cfg, out=out, ref_path=ref_path, failed=failed)
+    return EntryResult(task.index, rows, stats_out, stats_in, used, failed_extra=failed)
 
 
 def _draw_kind(rng: np.random.Generator, weights: dict, task: EntryTask, audible: list) -> str:
@@ -470,13 +472,15 @@ def _kokoro_reference(task, *, cfg, out_dir) -> tuple[str, str]:
 
 
 def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _AttemptWriter,
-                   ref_path: str) -> list[dict]:
+                   ref_path: str, failed: list) -> list[dict]:
     """The entry's attempts in `cfg.engines`' voices (train and val entries): manifest rows.
 
     Kinds are drawn as for espeak-ng attempts; festival, which cannot say an edit, draws among
     correct and other-word only, and says English entries only. A share
     `cfg.neural_reference_fraction` of the rows has the entry's Kokoro reference instead of
-    espeak-ng's, and half of those an espeak-ng take.
+    espeak-ng's, and half of those an espeak-ng take. A take an engine cannot make (festival
+    silent on "€", a symbol Kokoro lacks) is left out and appended to `failed` as
+    (engine, why); the entry's other takes stay.
     """
     e, rows, neural = task.entry, [], None
     j = 0
@@ -492,16 +496,20 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
                 weights.pop("edit", None)
             kind = _draw_kind(rng, weights, task, audible)
             ref, ref_voice, att_engine = ref_path, "", engine
-            if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
-                neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
-                ref, ref_voice = neural
-                if rng.random() < 0.5:
-                    att_engine = "espeak-ng"
-            if att_engine == "espeak-ng":
-                voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
-            else:
-                voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
-            kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
+            try:
+                if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
+                    neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
+                    ref, ref_voice = neural
+                    if rng.random() < 0.5:
+                        att_engine = "espeak-ng"
+                if att_engine == "espeak-ng":
+                    voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
+                else:
+                    voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
+                kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
+            except MalsoriError as exc:  # this take only: the word and its espeak-ng takes stay
+                failed.append((engine, f"{e.text!r}: {exc}"))
+                continue
             rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref,
                                   voice=voice, speed=speed, pitch=pitch, engine=att_engine, ref_voice=ref_voice))
     return rows
@@ -684,6 +692,7 @@ def make_corpus(
             "used_in_attempts": _sum_stats(r.used for r in results),
         },
         "skipped": skipped,
+        "failed_extra_attempts": _failed_extra(results),
         "espeak_ng": _espeak_version(),
         "generation_s": round(time.monotonic() - start, 1),
         "jobs": jobs,
@@ -765,6 +774,16 @@ def _counts(rows: list[dict]) -> dict:
     out["noise"] = {}
     for r in rows:
         out["noise"][r["noise"]] = out["noise"].get(r["noise"], 0) + 1
+    return out
+
+
+def _failed_extra(results: list[EntryResult]) -> dict:
+    """engine → {"attempts": extra takes left out, "example": the first one's word and reason}."""
+    out: dict = {}
+    for r in sorted(results, key=lambda r: r.index):
+        for engine, why in r.failed_extra:
+            entry = out.setdefault(engine, {"attempts": 0, "example": why})
+            entry["attempts"] += 1
     return out
 
 

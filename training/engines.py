@@ -216,7 +216,8 @@ def festival_synthesize(text: str, *, voice: str, sr: int = 16_000, timeout_s: f
     except subprocess.TimeoutExpired as exc:
         raise CorpusError(f"festival took longer than {timeout_s:.0f} s") from exc
     if proc.returncode != 0 or len(proc.stdout) < 100:
-        raise CorpusError(f"festival could not say {text!r}: {proc.stderr.decode('utf-8', 'replace').strip()}")
+        why = proc.stderr.decode("utf-8", "replace").strip() or "it made no audio"
+        raise CorpusError(f"festival could not say {text!r}: {why}")
     y, file_sr = parse_wav_stream(proc.stdout)
     return resample(y, orig_sr=file_sr, sr=sr)
 

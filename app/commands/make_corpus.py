@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     summary = make_corpus(args.out, cfg=cfg, vocab=vocab, jobs=jobs, progress=True, force=args.force)
     for skip in summary["skipped"]:
         print(f"malsori: warning: skipped {skip['text']!r} ({skip['lang']}): {skip['error']}", file=sys.stderr)
+    for engine, failed in summary["failed_extra_attempts"].items():
+        print(f"malsori: warning: {failed['attempts']} {engine} attempt(s) failed and were left out "
+              f"(the words keep their other takes), e.g. {failed['example']}", file=sys.stderr)
     counts = summary["counts"]
     per_split = ", ".join(f"{s} {counts[s]['pairs']}" for s in ("train", "val", "test"))
     print(
