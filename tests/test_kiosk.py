@@ -232,6 +232,37 @@ def test_a_take_made_while_the_model_loads_is_scored_once_it_is_there(qtbot, hom
         c.load_model()
 
 
+def test_a_second_take_of_a_word_does_not_run_the_reference_through_the_front_end_again(qtbot, home, mic,
+                                                                                        monkeypatch):
+    """The reference is prepared (front end + networks) once per word: the front end runs for
+    the reference and each take, not for the reference again on every take."""
+    import models.scoring
+
+    real_preprocess, seen = models.scoring.preprocess, []
+
+    def counting_preprocess(y, *, sr, cfg):  # the real front end, with a count of what it was given
+        seen.append(len(y))
+        return real_preprocess(y, sr=sr, cfg=cfg)
+
+    monkeypatch.setattr(models.scoring, "preprocess", counting_preprocess)
+    mic(word_audio("사과"))
+    kiosk = make_kiosk(qtbot)
+    c = kiosk.controller
+    c.choose_category(None)
+    results = []
+    for _ in range(2):
+        with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+            c.speak()
+        results.append(got.args[0].result)
+        c.again()
+    assert len(seen) == 3  # the reference once, two takes
+    np.testing.assert_array_equal(results[0].reference_image, results[1].reference_image)
+    c.next_word()  # another word: its own reference is prepared
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS):
+        c.speak()
+    assert len(seen) == 5
+
+
 # --- hardening --------------------------------------------------------------------------------
 
 

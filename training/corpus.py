@@ -841,7 +841,8 @@ def _check_held_out(entries: list[VocabEntry], *, cfg: CorpusConfig) -> None:
     empty = [s for s in ("val", "test") if s not in splits]
     if empty:
         sizes = collections.Counter(f"{e.lang} {e.kind}s" for e in entries)
-        raise CorpusError(f"no {' and no '.join(empty)} words: {', '.join(f'{n} {k}' for k, n in sorted(sizes.items()))}; "
+        found = ", ".join(f"{n} {k}" for k, n in sorted(sizes.items()))
+        raise CorpusError(f"no {' and no '.join(empty)} words: {found}; "
                           "val and test take words only from a language and kind with 3 or more entries "
                           "(use --max-words 3 or more, or a longer --words file)")
 

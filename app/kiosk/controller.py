@@ -17,6 +17,7 @@ a generation number.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,27 @@ class RoundResult:
     result: Any
 
 
+class PreparedReference:
+    """The current word's reference through the model (front end, encoder, recognizer), made
+    once and reused by every take of that word, so scoring a take runs only the take's side.
+    Worker threads call `features`; a lock keeps two of them from preparing it twice."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._features = None
+
+    def features(self, scorer, ref):
+        """models.Features of `ref` (an app.tts.Reference) for `scorer`, prepared only when the
+        scorer or the reference (engine, voice, cache file) differs from the last call's."""
+        key = (scorer, ref.engine, ref.voice, str(ref.path), len(ref.audio))
+        with self._lock:
+            if key != self._key:
+                self._features = scorer.features((ref.audio, ref.sr), side="reference")
+                self._key = key
+            return self._features
+
+
 class KioskController(QObject):
     state_changed = pyqtSignal(str)
     entry_changed = pyqtSignal(object, int, int)  # Entry, index (0-based), count
@@ -111,6 +133,7 @@ class KioskController(QObject):
         self.model_message = "Loading the scoring model…"
         self._recorder = None
         self._pending_take = None  # a take waiting for the model to finish loading
+        self._reference = PreparedReference()  # the word's reference, prepared once for all its takes
         self.last_problem = ""  # technical detail of the last failure, for the operator screen
         self._generation = 0
         self._level = 0.0  # written by the audio thread, read by the poll timer (a float store is atomic)
@@ -377,10 +400,11 @@ class KioskController(QObject):
             self._no_score("That was too loud for the microphone. Stand a little further away and try again.")
             return
         entry, gen, scorer, services = self.entry, self._generation, self.scorer, self.services
+        prepared = self._reference
 
         def score():
             ref = services.get_reference(entry)
-            return scorer.score_pair((ref.audio, ref.sr), (take.audio, take.sr))
+            return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr))
 
         self.runner.run_task(score, lambda r: self._scored(gen, entry, r), lambda exc: self._score_failed(gen, exc))
 
