@@ -132,10 +132,7 @@ def real_takes(data: str | Path, known: set[str], *, split: str = "train", langs
 def real_val_records(data: str | Path, *, split: str = "val") -> list[PairRecord]:
     """The realset's `split` pairs against espeak-ng references (correct, other, edit1, edit2),
     as PairRecords: what early stopping scores the recognizer's pronunciation cost on."""
-    from .realeval import Pair, _record
-    from .realset import read_pairs
+    from .realeval import pair_record, read_real_pairs
 
-    data = Path(data)
-    rows = [r for r in read_pairs(data) if r["split"] == split and r["ref_voice"].startswith("espeak-ng:")
-            and r["kind"] != "correct_narrow"]
-    return [_record(Pair(r, str(data / r["reference"]), str(data / r["attempt"]))) for r in rows]
+    return [pair_record(p) for p in read_real_pairs(data) if p.row["split"] == split
+            and p.row["ref_voice"].startswith("espeak-ng:") and p.row["kind"] != "correct_narrow"]

@@ -47,7 +47,14 @@ class Pair:
         return self.row["ref_voice"].startswith("espeak-ng")
 
 
-def _record(p: Pair) -> PairRecord:
+def read_real_pairs(data: str | Path) -> list[Pair]:
+    """A make-realset folder's pairs.csv rows as Pairs with absolute paths."""
+    data = Path(data)
+    return [Pair(r, str(data / r["reference"]), str(data / r["attempt"])) for r in read_pairs(data)]
+
+
+def pair_record(p: Pair) -> PairRecord:
+    """The pair as a training.dataset PairRecord (target 1 for correct takes, 0 otherwise)."""
     kind = p.row["kind"]
     return PairRecord(reference=p.reference, attempt=p.attempt, target=1.0 if kind.startswith("correct") else 0.0,
                       kind=kind, n_edits=N_EDITS.get(kind, -1), word=p.row["text"], voice=p.row["ref_voice"],
@@ -126,10 +133,10 @@ def evaluate_realset(
 
     started = time.monotonic()
     data = Path(data)
-    all_pairs = [Pair(r, str(data / r["reference"]), str(data / r["attempt"])) for r in read_pairs(data)]
+    all_pairs = read_real_pairs(data)
     wanted = [p for p in all_pairs if p.row["split"] in splits or p.row["split"] == "train"]
     scorer = Scorer.from_path(model_path)
-    images = load_images([_record(p) for p in wanted], scorer.cfg, cache_dir=data, jobs=jobs, progress=progress)
+    images = load_images([pair_record(p) for p in wanted], scorer.cfg, cache_dir=data, jobs=jobs, progress=progress)
     usable = [p for p in wanted if p.reference in images and p.attempt in images]
     refused = {s: sum(1 for p in wanted if p.row["split"] == s) - sum(1 for p in usable if p.row["split"] == s)
                for s in SPLITS}
@@ -183,7 +190,7 @@ def _mfcc_dtw(usable: list[Pair], images: dict, *, progress: bool) -> tuple[dict
              for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
     cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
                  and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
-    dtw_cal = fit_baseline_calibration([_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
+    dtw_cal = fit_baseline_calibration([pair_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs]) \
         if cal_pairs else None
     return dtw_d, dtw_cal
 
