@@ -17,6 +17,7 @@ a level in [0, 1] (dBFS mapped from -60..0) about 50 times a second.
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import threading
@@ -183,10 +184,18 @@ def _power_db(power: float) -> float:
     return max(10.0 * math.log10(max(power, 1e-12)), -100.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _hann(n: int) -> np.ndarray:
+    """np.hanning(n), made once per frame length (band_power runs on every pushed block); read-only."""
+    window = np.hanning(n)
+    window.flags.writeable = False
+    return window
+
+
 def _band_weights(frame_len: int, sr: int) -> np.ndarray:
     """Per rfft bin of a frame: Hann window power correction inside SPEECH_BAND_HZ, 0 outside."""
     f = np.fft.rfftfreq(frame_len, 1.0 / sr)
-    window = np.hanning(frame_len)
+    window = _hann(frame_len)
     inside = (f >= SPEECH_BAND_HZ[0]) & (f <= SPEECH_BAND_HZ[1])
     # a full-band white signal of mean power p reads p · (band share): one scale for every frame
     return inside / (np.sum(window**2) * frame_len / 2)
@@ -196,7 +205,7 @@ def band_power(frames: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Mean power of each frame (rows of `frames`, float) inside the speech band: float64 [n]."""
     if not len(frames):
         return np.zeros(0)
-    spec = np.fft.rfft(frames.astype(np.float64) * np.hanning(frames.shape[1]), axis=1)
+    spec = np.fft.rfft(frames.astype(np.float64) * _hann(frames.shape[1]), axis=1)
     return (spec.real**2 + spec.imag**2) @ weights
 
 
