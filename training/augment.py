@@ -177,3 +177,29 @@ def mix_babble(talkers: list[np.ndarray], *, length: int, rng: np.random.Generat
             out[start:end] += y[start - pos : end - pos]
             pos += len(y) + int(rng.integers(0, len(y) // 4 + 1))
     return (out / (out.std() or 1.0)).astype(np.float32)
+
+
+# A take as a cheap channel stores it (issue 15, point 3): (rate, sample format) of old phones,
+# telephony and `sox -r 8000 -b 8 -e unsigned`, which dithers. The recognizer trains on such copies
+# (`malsori train-phonemes --channel-share`) so that a dither floor does not read as a sound.
+LOW_GRADE_CHANNELS = ("8k-u8-dither", "8k-s16", "8k-ulaw", "16k-u8-dither")
+
+
+def low_grade(y: np.ndarray, *, sr: int, rng: np.random.Generator, channel: str = "") -> tuple[np.ndarray, int, str]:
+    """float32 take at `sr` → (the take as `channel` stores it, its rate, soundfile subtype).
+
+    channel: one of LOW_GRADE_CHANNELS, or "" for a random one. 8-bit channels add TPDF
+    dither of ±1 step before rounding, as sox does; μ-law is left to the file writer.
+    """
+    from core.audio import resample
+
+    channel = channel or LOW_GRADE_CHANNELS[int(rng.integers(len(LOW_GRADE_CHANNELS)))]
+    rate, fmt = channel.split("-", 1)
+    out_sr = 8000 if rate == "8k" else sr
+    x = resample(np.asarray(y, np.float32), orig_sr=sr, sr=out_sr)
+    x = np.clip(x, -1.0, 1.0)
+    if fmt == "u8-dither":
+        dither = rng.random(len(x)) - rng.random(len(x))  # triangular in (-1, 1) steps
+        x = np.clip(np.round(x * 128 + dither), -128, 127) / 128
+        return x.astype(np.float32), out_sr, "PCM_U8"
+    return x.astype(np.float32), out_sr, {"s16": "PCM_16", "ulaw": "ULAW"}[fmt]

@@ -25,6 +25,7 @@ import numpy as np
 
 from core.errors import UsageError
 
+from .channel_copies import COPIES_DIR
 from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
 
 PHONEMES_FORMAT = "malsori-phonemes"
@@ -49,6 +50,9 @@ class PhonemeTrainConfig:
     time_mask_frames: int = 10  # …each up to this many frames (10 ms each)
     freq_masks: int = 0  # masked runs of mel bands per image…
     freq_mask_bands: int = 8  # …each up to this many bands
+    # share of each batch's corpus files served as their low-grade copy (8 kHz, 8-bit dithered, μ-law:
+    # training.channel_copies); validation then also scores the val pairs with low-grade attempts
+    channel_share: float = 0.0
     init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
     real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
     real_share: float = 0.25  # share of each batch drawn from the real takes (with --real)
@@ -189,9 +193,10 @@ def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
 
 
 def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, train_files, targets, rng,
-                     *, desc: str, real: RealData | None = None) -> float:
+                     *, desc: str, real: RealData | None = None, low: dict | None = None) -> float:
     """steps_per_epoch CTC steps on random training files (with --real, `real_share` of each
-    batch from the real takes); returns the mean loss."""
+    batch from the real takes; with low-grade copies `low`, `channel_share` of the corpus files
+    served as their copy); returns the mean loss."""
     from tqdm import tqdm
 
     from .batches import augment_image, encode
@@ -205,6 +210,9 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
         if n_real:
             batch += [(real.files[i], real.images, real.targets) for i in rng.choice(len(real.files), n_real)]
         pictures = [imgs[p] for p, imgs, _ in batch]
+        if low:
+            pictures = [low_grade_variant(p, im, low, rng) if imgs is images and p in low
+                        and rng.random() < cfg.channel_share else im for (p, imgs, _), im in zip(batch, pictures)]
         if augmenting(cfg):
             pictures = [augment_image(im, rng, freq_warp=cfg.freq_warp, time_stretch=cfg.time_stretch,
                                       time_masks=cfg.time_masks, time_mask_frames=cfg.time_mask_frames,
@@ -220,23 +228,54 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
     return float(np.mean(losses))
 
 
+def low_grade_variant(path: str, image: np.ndarray, low: dict, rng) -> np.ndarray:
+    """A corpus file as a low-grade channel gives it to the recognizer: its low-grade copy, or
+    (as often) the clean image heard through that copy's channel — what a reference becomes
+    when PairScorer matches it to a band-limited attempt (preprocessing.channel)."""
+    from preprocessing.channel import through_channel
+
+    if rng.random() < 0.5:
+        return low[path]
+    heard = through_channel(image, low[path])
+    return low[path] if heard is None else heard
+
+
 def augmenting(cfg: PhonemeTrainConfig) -> bool:
     return bool(cfg.freq_warp > 0 or cfg.time_stretch > 0 or cfg.time_masks > 0 or cfg.freq_masks > 0)
 
 
-def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealData | None) -> dict:
+def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealData | None,
+             low: dict | None = None) -> dict:
     """The pronunciation cost's validation AUCs; `score` (what early stopping keeps the best
-    of) is the synthetic val AUC, or with --real its blend with the real val pairs' AUC
+    of) is the synthetic val AUC — with low-grade copies, the mean of it and the AUC of the
+    same pairs with low-grade attempts — or with --real its blend with the real val pairs' AUC
     (correct vs one edit and vs other item), so a recognizer that gains people but loses
     espeak-ng's distinctions is not kept."""
+    from dataclasses import replace
+
+    from preprocessing.channel import through_channel
+
     from .metrics import validation_metrics
 
     m = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
     m["score"] = m["val_auc"]
+    if low:  # the pairs as served: the reference heard through the low-grade attempt's channel
+        recs, both = [], dict(images)
+        for k, r in enumerate(val_recs):
+            if r.attempt in low:
+                heard = through_channel(images[r.reference], low[r.attempt])
+                recs.append(replace(r, reference=f"heard:{k}" if heard is not None else r.reference,
+                                    attempt=f"low-grade:{r.attempt}"))
+                both[f"low-grade:{r.attempt}"] = low[r.attempt]
+                if heard is not None:
+                    both[f"heard:{k}"] = heard
+        c = validation_metrics(recs, pair_costs(recognizer, recs, both))
+        m.update({f"low_grade_{k}": v for k, v in c.items()})
+        m["score"] = (m["val_auc"] + c["val_auc"]) / 2
     if real is not None:
         r = validation_metrics(real.val, pair_costs(recognizer, real.val, real.images))
         m.update({f"real_{k}": v for k, v in r.items()})
-        m["score"] = (1 - cfg.real_val_weight) * m["val_auc"] + cfg.real_val_weight * r["val_auc"]
+        m["score"] = (1 - cfg.real_val_weight) * m["score"] + cfg.real_val_weight * r["val_auc"]
     return m
 
 
@@ -264,6 +303,9 @@ def start_recognizer(cfg: PhonemeTrainConfig):
 
 def describe(m: dict) -> str:
     text = f"val AUC {m['val_auc']:.4f} (1-edit {m['auc_edit1']:.4f}, other word {m['auc_other']:.4f})"
+    if "low_grade_val_auc" in m:
+        text += (f"; low-grade attempts {m['low_grade_val_auc']:.4f} (1-edit {m['low_grade_auc_edit1']:.4f}, "
+                 f"other {m['low_grade_auc_other']:.4f})")
     if "real_val_auc" in m:
         text += (f"; real val AUC {m['real_val_auc']:.4f} (1-edit {m['real_auc_edit1']:.4f}, "
                  f"other {m['real_auc_other']:.4f}); score {m['score']:.4f}")
@@ -271,7 +313,7 @@ def describe(m: dict) -> str:
 
 
 def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple, real: RealData | None, rng,
-               started: float) -> tuple[dict | None, list, str]:
+               started: float, low: dict | None = None) -> tuple[dict | None, list, str]:
     """Train until max_epochs, early stopping or the time cap; leave the best weights in
     `recognizer` (with --init, the start itself if no epoch beats it). Returns (the start's
     validation metrics or None, per-epoch history, why it stopped)."""
@@ -283,20 +325,20 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
     start_state = weights_snapshot(recognizer) if cfg.init else None
     if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
-        init_metrics = validate(cfg, recognizer, val_recs, images, real)
+        init_metrics = validate(cfg, recognizer, val_recs, images, real, low)
         best, best_state = init_metrics["score"], start_state  # never modified in place
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
         sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
         loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
-                                desc=f"epoch {epoch}", real=real)
+                                desc=f"epoch {epoch}", real=real, low=low)
         trained = weights_snapshot(recognizer)
         if start_state is not None and cfg.keep != 1.0:
             recognizer.load_state_dict(interpolate(start_state, trained, cfg.keep))
-        metrics = validate(cfg, recognizer, val_recs, images, real)
+        metrics = validate(cfg, recognizer, val_recs, images, real, low)
         metrics.update(epoch=epoch, loss=loss, minutes=(time.monotonic() - started) / 60)
         history.append(metrics)
-        improved = metrics["score"] > best
+        improved = metrics["score"] > best and not regressed(metrics, init_metrics)
         if improved:
             best, bad = metrics["score"], 0
             best_state = weights_snapshot(recognizer)
@@ -318,6 +360,16 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     return init_metrics, history, stop
 
 
+NO_REGRESSION = 0.005  # with --init, an epoch may lose at most this much synthetic (clean) val AUC
+
+
+def regressed(metrics: dict, start: dict | None) -> bool:
+    """Whether a fine-tune's epoch lost the start's espeak-ng distinctions (clean synthetic val
+    AUC more than NO_REGRESSION under the start's): such an epoch is never kept, whatever its
+    blended score gained on people or low-grade audio."""
+    return start is not None and metrics["val_auc"] < start["val_auc"] - NO_REGRESSION
+
+
 def interpolate(start: dict, trained: dict, keep: float) -> dict:
     """start + keep × (trained − start), tensor by tensor (integer buffers: the trained ones)."""
     return {k: start[k] + keep * (v - start[k]) if v.is_floating_point() else v for k, v in trained.items()}
@@ -328,6 +380,7 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
     ranges = {  # option: (value, lowest, highest, inclusive highest)
         "--real-share": (cfg.real_share, 0.0, 1.0, False),  # 1 would leave no synthetic file in a batch
         "--real-val-weight": (cfg.real_val_weight, 0.0, 1.0, True),
+        "--channel-share": (cfg.channel_share, 0.0, 1.0, True),
         "--keep": (cfg.keep, 0.0, 1.0, True),
         "--freq-warp": (cfg.freq_warp, 0.0, 1.0, False),  # a factor 1 - W must stay above 0
         "--time-stretch": (cfg.time_stretch, 0.0, 1.0, False),
@@ -365,23 +418,31 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     images, train_files, targets, val_recs, symbols = phoneme_data(
         cfg, pre, recognizer.symbols if recognizer is not None else None)
     real = real_data(cfg, pre, symbols) if cfg.real else None
+    low = None
+    if cfg.channel_share > 0:
+        from .channel_copies import low_grade_images
+
+        low = low_grade_images(cfg.data, sorted(set(train_files) | {r.attempt for r in val_recs}), pre,
+                               jobs=cfg.jobs, progress=cfg.progress)
     if recognizer is None:
         dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                            context_layers=cfg.context_layers)
         recognizer = PhonemeRecognizer(dims, symbols)
     optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
     init_metrics, history, stop = run_epochs(cfg, recognizer, optimizer, (images, train_files, targets, val_recs),
-                                             real, rng, started)
-    chosen = max(history, key=lambda m: m["score"]) if history else None
+                                             real, rng, started, low)
+    candidates = [m for m in history if not regressed(m, init_metrics)]
+    chosen = max(candidates, key=lambda m: m["score"]) if candidates else None
     if chosen is None or (init_metrics is not None and init_metrics["score"] >= chosen["score"]):
         chosen = {**(init_metrics or {}), "epoch": 0}
-    keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc",
-                        "score") if k in chosen]
+    keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "low_grade_auc_edit1", "low_grade_auc_other",
+                        "low_grade_val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc", "score") if k in chosen]
     summary = {"best_epoch": chosen["epoch"], "epochs_run": len(history), "stop_reason": stop,
                "val_metrics": {k: chosen[k] for k in keys}, "init_metrics": init_metrics,
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
                "symbols": len(symbols), "synthetic_files": len(train_files),
-               "real": real.summary if real is not None else None}
+               "real": real.summary if real is not None else None,
+               "low_grade_files": len(low) if low is not None else None}
     save_recognizer(Path(cfg.out), recognizer,
                     {"trainer": "malsori train-phonemes", "config": cfg.to_dict(), **summary, "history": history,
                      "torch": str(torch.__version__)})
@@ -432,6 +493,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freq-masks", type=int, default=d.freq_masks,
                    help="SpecAugment: this many masked runs of mel bands per image (0 = off)")
     p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands (default: %(default)s)")
+    p.add_argument("--channel-share", type=float, default=d.channel_share, metavar="S",
+                   help="share of the corpus files in each batch served as a low-grade copy (8 kHz, 8-bit "
+                   "dithered, μ-law; written once into DATA/%s); early stopping then also weighs the val pairs "
+                   "with low-grade attempts (default: %%(default)s, off)" % COPIES_DIR)
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels)
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)
@@ -454,6 +519,8 @@ def run(args: argparse.Namespace) -> int:
               f"languages; {r['skipped']} takes skipped (a sound the recognizer has no symbol for)")
     real = (f"; real val AUC 1-edit {m['real_auc_edit1']:.3f}, other {m['real_auc_other']:.3f}"
             if "real_auc_edit1" in m else "")
+    if "low_grade_val_auc" in m:
+        real += f"; low-grade attempts' val AUC 1-edit {m['low_grade_auc_edit1']:.3f}, other {m['low_grade_auc_other']:.3f}"
     print(f"best epoch {s['best_epoch']} of {s['epochs_run']} ({s['stop_reason']}, {s['minutes']:.1f} min): "
           f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}{real}; "
           f"{s['parameters']:,} parameters, {s['symbols']} phonemes → {args.out}")

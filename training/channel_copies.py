@@ -1,0 +1,61 @@
+"""Low-grade copies of a corpus's takes (`malsori train-phonemes --channel-share`).
+
+Each file gets one copy as a cheap channel would store it (training.augment.low_grade: 8 kHz,
+8-bit with sox's dither, μ-law): written once as a real file under the corpus folder, then
+through the front end like any take (image cache included). The copy's channel and dither
+depend only on the file's name, so every run, whatever its seed, trains on the same copies
+and reuses their images.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import PairRecord, load_images
+
+COPIES_DIR = ".low-grade-v1"  # bump when training.augment.low_grade changes what it makes
+
+
+def copy_path(data: Path, original: str) -> Path:
+    rel = Path(original).resolve().relative_to(data.resolve())
+    return data / COPIES_DIR / rel
+
+
+def make_copy(data: Path, original: str) -> Path:
+    """The low-grade copy of one corpus file (written atomically, unless it exists)."""
+    import soundfile as sf
+
+    from core.fileio import atomic_write_bytes
+    from preprocessing import load_audio
+
+    from .augment import low_grade
+
+    out = copy_path(data, original)
+    if not out.is_file():
+        sr = 16000
+        y = load_audio(original, sr=sr)
+        rng = np.random.default_rng(zlib.crc32(str(out.relative_to(data)).encode()))
+        x, out_sr, subtype = low_grade(y, sr=sr, rng=rng)
+        import io
+
+        buf = io.BytesIO()
+        sf.write(buf, x, out_sr, subtype=subtype, format="WAV")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(out, buf.getvalue(), mode=0o644)
+    return out
+
+
+def low_grade_images(data: str | Path, files: list[str], pre, *, jobs: int, progress: bool) -> dict[str, np.ndarray]:
+    """{corpus file: the front end's image of its low-grade copy}; copies the front end refuses
+    (speech lost under the dither) are left out."""
+    from tqdm import tqdm
+
+    data = Path(data)
+    copies = {f: str(make_copy(data, f)) for f in tqdm(files, desc="low-grade copies", unit="file",
+                                                       disable=not progress)}
+    records = [PairRecord(c, c, 1.0, "correct", 0, "", "", "train", None, 0.0) for c in copies.values()]
+    images = load_images(records, pre, cache_dir=data / COPIES_DIR, jobs=jobs, progress=progress)
+    return {f: images[c] for f, c in copies.items() if c in images}
