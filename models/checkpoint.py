@@ -59,6 +59,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
             "symbols": list(pair.recognizer.symbols),
             "state_dict": _cpu_state(pair.recognizer),
             "weight": float(pair.weights.get("pronunciation", 0.0)),  # what readers before term_weights read
+            "blank_penalty": float(pair.blank_penalty),
         }
     import torch
 
@@ -121,6 +122,11 @@ def _term_weights(payload: dict) -> dict[str, float]:
     return weights
 
 
+def _blank_penalty(payload: dict) -> float:
+    """How the checkpoint's recognizer reads a take; 0 for files written before the setting (as made)."""
+    return float((payload.get("phonemes") or {}).get("blank_penalty", 0.0))
+
+
 def _numpy_pair_scorer(payload: dict) -> PairScorer:
     from .numpy_net import NumpyEncoder, NumpyRecognizer
 
@@ -129,7 +135,8 @@ def _numpy_pair_scorer(payload: dict) -> PairScorer:
     if payload.get("phonemes"):
         ph = payload["phonemes"]
         recognizer = NumpyRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"], ph["state_dict"])
-    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload))
+    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload),
+                      _blank_penalty(payload))
 
 
 def _pair_scorer(payload: dict) -> PairScorer:
@@ -144,4 +151,5 @@ def _pair_scorer(payload: dict) -> PairScorer:
         recognizer = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
         recognizer.load_state_dict(ph["state_dict"])
         recognizer.eval()
-    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload))
+    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload),
+                      _blank_penalty(payload))

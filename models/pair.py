@@ -80,6 +80,7 @@ class PairScorer:
     calibration: Calibration | None = None
     recognizer: "PhonemeRecognizer | NumpyRecognizer | None" = None
     weights: dict[str, float] = field(default_factory=dict)
+    blank_penalty: float = 0.0  # nats off the blank when the recognizer reads a take (models.pronunciation)
 
     # --- what the networks see
 
@@ -110,7 +111,7 @@ class PairScorer:
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}
             if self.recognizer is not None:
-                terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs)
+                terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs, self.blank_penalty)
         return PairDistance(self.combine(terms), terms, path, np.asarray(cost))
 
     def terms(self, a: Features, b: Features) -> dict[str, float]:

@@ -9,8 +9,17 @@ import numpy as np
 from . import numpy_net
 
 
-def greedy_phonemes(log_probs) -> list[int]:
-    """Best symbol per frame, repeats merged, blanks dropped: what the recognizer heard."""
+def greedy_phonemes(log_probs, blank_penalty: float = 0.0) -> list[int]:
+    """Best symbol per frame (the blank handicapped by blank_penalty nats), repeats merged,
+    blanks dropped: what the recognizer heard.
+
+    CTC recognizers are peaky: a short vowel can lose every frame to the blank and vanish from
+    the reading (fine-tuned recognizers read espeak-ng's 굴 as "g L"), which then counts as a
+    mistake against every take that says it. With a penalty of 0.7 a symbol is read where it is
+    at least e^-0.7 ≈ half as likely as the blank (`malsori train --blank-penalty`)."""
+    if blank_penalty:
+        log_probs = log_probs * 1  # a copy, torch tensor or numpy array
+        log_probs[:, 0] -= blank_penalty
     best = log_probs.argmax(-1).tolist()
     return [s for k, s in enumerate(best) if s != 0 and (k == 0 or s != best[k - 1])]
 
@@ -37,13 +46,13 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
     )
 
 
-def pronunciation_cost(reference_lp, attempt_lp) -> float:
+def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0) -> float:
     """Nats per reference phoneme by which the attempt prefers its own best reading over the
-    phonemes heard in the reference. 0 = says what the reference says; one wrong phoneme of
-    five adds about (its confidence) / 5. A reference in which nothing is heard costs 0
-    (the DTW distance alone then decides)."""
-    heard = greedy_phonemes(reference_lp)
+    phonemes heard in the reference (both read with `blank_penalty`). 0 = says what the
+    reference says; one wrong phoneme of five adds about (its confidence) / 5. A reference in
+    which nothing is heard costs 0 (the DTW distance alone then decides)."""
+    heard = greedy_phonemes(reference_lp, blank_penalty)
     if not heard:
         return 0.0
-    own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp))
+    own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
     return max(0.0, sequence_cost(attempt_lp, heard) - own) / len(heard)

@@ -263,6 +263,25 @@ def test_pronunciation_cost_is_zero_for_the_same_phonemes_and_grows_with_each_wr
     assert pronunciation_cost(_frames([]), _frames([1, 2])) == 0.0  # nothing heard: DTW alone decides
 
 
+def test_a_blank_penalty_reads_a_short_sound_the_blank_would_swallow():
+    """A vowel whose frames all lean to the blank (0.6 against 0.4) vanishes from the plain
+    reading; taking 0.7 nats off the blank reads it, in torch and in numpy alike, and a take
+    that says the vowel then costs nothing against that reference."""
+    from models.recognizer import greedy_phonemes, pronunciation_cost
+
+    p = torch.full((9, 5), 1e-4)
+    p[:3, 1] = 1.0  # "g", clearly
+    p[3:6, 0], p[3:6, 2] = 0.6, 0.4  # "u", faint: the blank wins every frame
+    p[6:, 3] = 1.0  # "L"
+    reference = (p / p.sum(1, keepdim=True)).log()
+    says_u = _frames([1, 2, 3], n_symbols=4)
+    assert greedy_phonemes(reference) == [1, 3]
+    assert greedy_phonemes(reference, 0.7) == [1, 2, 3] == greedy_phonemes(reference.numpy(), 0.7)
+    assert pronunciation_cost(reference, says_u) > 1.0
+    assert pronunciation_cost(reference, says_u, 0.7) == pytest.approx(0.0, abs=1e-2)
+    assert greedy_phonemes(reference, 0.0) == [1, 3] and reference[4, 0] > reference[4, 2]  # input untouched
+
+
 def test_phoneme_recognizer_learns_and_joins_a_trained_model(tiny, tmp_path):
     from training.train_recognizer import PhonemeTrainConfig, load_recognizer, train_phonemes
 
@@ -328,3 +347,27 @@ def test_the_train_and_train_phonemes_commands(tiny, tmp_path, capsys):
         assert main([command, "--data", str(tmp_path / "no-corpus"), "--out", str(tmp_path / "x.pt"), *quick]) == 16
         err = capsys.readouterr().err
         assert err.startswith("malsori: error:") and err.count("\n") == 1 and "not found" in err
+
+
+def test_the_blank_penalty_travels_in_the_checkpoint_and_older_files_read_without_it(tmp_path):
+    from pathlib import Path
+
+    from models import save_checkpoint
+
+    frozen = Path(__file__).resolve().parent / "data" / "malsori-frozen.pt"  # written before the setting
+    old = load_checkpoint(frozen)
+    assert old.pair.blank_penalty == 0.0 and load_checkpoint(frozen, engine="numpy").pair.blank_penalty == 0.0
+    out = tmp_path / "penalised.pt"
+    save_checkpoint(out, dataclasses.replace(old, pair=dataclasses.replace(old.pair, blank_penalty=0.7)))
+    for engine in ("torch", "numpy"):
+        assert load_checkpoint(out, engine=engine).pair.blank_penalty == 0.7
+
+
+def test_train_writes_the_blank_penalty_it_was_given(tiny, tmp_path):
+    from pathlib import Path
+
+    frozen = Path(__file__).resolve().parent / "data" / "malsori-frozen.pt"
+    out = tmp_path / "read.pt"
+    train(_config(tiny, out, init=str(frozen), max_epochs=0, blank_penalty=0.7))
+    assert load_checkpoint(out).pair.blank_penalty == 0.7
+    assert load_checkpoint(out).provenance["config"]["blank_penalty"] == 0.7

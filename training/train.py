@@ -83,6 +83,9 @@ class TrainConfig:
     # a recognizer from `malsori train-phonemes` to put into the checkpoint; its weight in the pair
     # distance is chosen on the validation pairs (0 when it does not help)
     phonemes: str = ""
+    # how the recognizer reads a take: nats taken off the CTC blank before the best symbol per frame
+    # is chosen (models.pronunciation.greedy_phonemes); stored in the checkpoint
+    blank_penalty: float = 0.0
     progress: bool = True
 
     def to_dict(self) -> dict:
@@ -352,7 +355,7 @@ def fit_pair_scorer(cfg: TrainConfig, model, data: TrainingData, carried) -> tup
         from .train_recognizer import load_recognizer
 
         recognizer, recognizer_provenance = load_recognizer(cfg.phonemes)
-    pair = PairScorer(model.eval(), recognizer=recognizer)
+    pair = PairScorer(model.eval(), recognizer=recognizer, blank_penalty=cfg.blank_penalty)
     terms = validation_terms(pair, data.val, data.images)
     pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
     val_d = pair.combine(terms)
@@ -464,6 +467,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--phonemes", type=str, default="", metavar="RECOGNIZER",
                    help="put this recognizer (from `malsori train-phonemes`) into the model; its weight is fitted "
                    "on the val split. With --init and --max-epochs 0: add it to a trained model without training")
+    p.add_argument("--blank-penalty", type=float, default=d.blank_penalty, metavar="NATS",
+                   help="how the recognizer reads a take: nats taken off the CTC blank before each frame's best "
+                   "symbol is chosen, so short sounds are not lost to the blank (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="pairs per step")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch)
@@ -495,6 +501,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = set(TrainConfig.__dataclass_fields__)
     kwargs = {k: v for k, v in vars(args).items() if k in names}
+    if not 0 <= kwargs.get("blank_penalty", 0.0) < 10:
+        from core.errors import UsageError
+
+        raise UsageError(f"--blank-penalty must lie in [0, 10) nats, not {kwargs['blank_penalty']:g}")
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
     for key in ("init", "phonemes"):
         if kwargs.get(key):

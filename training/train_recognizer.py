@@ -228,6 +228,29 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
     return float(np.mean(losses))
 
 
+def low_grade_pairs(records, images: dict, low: dict, side: str) -> tuple[list, dict]:
+    """The pairs whose `side` ("attempt" or "reference") has a low-grade copy, that side replaced
+    by it and the other heard through its channel (as models.pair.PairScorer.distance serves
+    them), with the images they need."""
+    from dataclasses import replace
+
+    from preprocessing.channel import through_channel
+
+    other = "reference" if side == "attempt" else "attempt"
+    recs, pictures = [], dict(images)
+    for k, r in enumerate(records):
+        narrow = getattr(r, side)
+        if narrow not in low:
+            continue
+        pictures[f"low-grade:{narrow}"] = low[narrow]
+        heard = through_channel(images[getattr(r, other)], low[narrow])
+        if heard is not None:
+            pictures[f"heard:{k}"] = heard
+        recs.append(replace(r, **{side: f"low-grade:{narrow}",
+                                  other: f"heard:{k}" if heard is not None else getattr(r, other)}))
+    return recs, pictures
+
+
 def low_grade_variant(path: str, image: np.ndarray, low: dict, rng) -> np.ndarray:
     """A corpus file as a low-grade channel gives it to the recognizer: its low-grade copy, or
     (as often) the clean image heard through that copy's channel — what a reference becomes
@@ -251,27 +274,16 @@ def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealDa
     same pairs with low-grade attempts — or with --real its blend with the real val pairs' AUC
     (correct vs one edit and vs other item), so a recognizer that gains people but loses
     espeak-ng's distinctions is not kept."""
-    from dataclasses import replace
-
-    from preprocessing.channel import through_channel
-
     from .metrics import validation_metrics
 
     m = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
     m["score"] = m["val_auc"]
-    if low:  # the pairs as served: the reference heard through the low-grade attempt's channel
-        recs, both = [], dict(images)
-        for k, r in enumerate(val_recs):
-            if r.attempt in low:
-                heard = through_channel(images[r.reference], low[r.attempt])
-                recs.append(replace(r, reference=f"heard:{k}" if heard is not None else r.reference,
-                                    attempt=f"low-grade:{r.attempt}"))
-                both[f"low-grade:{r.attempt}"] = low[r.attempt]
-                if heard is not None:
-                    both[f"heard:{k}"] = heard
-        c = validation_metrics(recs, pair_costs(recognizer, recs, both))
-        m.update({f"low_grade_{k}": v for k, v in c.items()})
-        m["score"] = (m["val_auc"] + c["val_auc"]) / 2
+    if low:  # the val pairs as served with a low-grade attempt, and with a low-grade reference
+        for side in ("attempt", "reference"):
+            recs, pictures = low_grade_pairs(val_recs, images, low, side)
+            c = validation_metrics(recs, pair_costs(recognizer, recs, pictures))
+            m.update({f"low_grade_{'' if side == 'attempt' else 'ref_'}{k}": v for k, v in c.items()})
+        m["score"] = (m["val_auc"] + m["low_grade_val_auc"] + m["low_grade_ref_val_auc"]) / 3
     if real is not None:
         r = validation_metrics(real.val, pair_costs(recognizer, real.val, real.images))
         m.update({f"real_{k}": v for k, v in r.items()})
@@ -305,7 +317,7 @@ def describe(m: dict) -> str:
     text = f"val AUC {m['val_auc']:.4f} (1-edit {m['auc_edit1']:.4f}, other word {m['auc_other']:.4f})"
     if "low_grade_val_auc" in m:
         text += (f"; low-grade attempts {m['low_grade_val_auc']:.4f} (1-edit {m['low_grade_auc_edit1']:.4f}, "
-                 f"other {m['low_grade_auc_other']:.4f})")
+                 f"other {m['low_grade_auc_other']:.4f}), references {m['low_grade_ref_val_auc']:.4f}")
     if "real_val_auc" in m:
         text += (f"; real val AUC {m['real_val_auc']:.4f} (1-edit {m['real_auc_edit1']:.4f}, "
                  f"other {m['real_auc_other']:.4f}); score {m['score']:.4f}")
@@ -422,7 +434,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     if cfg.channel_share > 0:
         from .channel_copies import low_grade_images
 
-        low = low_grade_images(cfg.data, sorted(set(train_files) | {r.attempt for r in val_recs}), pre,
+        low = low_grade_images(cfg.data, sorted(set(train_files) | {p for r in val_recs for p in (r.reference, r.attempt)}), pre,
                                jobs=cfg.jobs, progress=cfg.progress)
     if recognizer is None:
         dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
@@ -436,7 +448,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     if chosen is None or (init_metrics is not None and init_metrics["score"] >= chosen["score"]):
         chosen = {**(init_metrics or {}), "epoch": 0}
     keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "low_grade_auc_edit1", "low_grade_auc_other",
-                        "low_grade_val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc", "score") if k in chosen]
+                        "low_grade_val_auc", "low_grade_ref_val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc", "score") if k in chosen]
     summary = {"best_epoch": chosen["epoch"], "epochs_run": len(history), "stop_reason": stop,
                "val_metrics": {k: chosen[k] for k in keys}, "init_metrics": init_metrics,
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
