@@ -111,6 +111,26 @@ def test_the_command_makes_the_copies_once_and_reports_their_val_auc(corpus, tmp
     assert main([*args, "--out", str(tmp_path / "b.pt")]) == 0
     assert {c: os.stat(c).st_mtime_ns for c in copies} == stamps  # reused, not rewritten
 
+    # the corpus made again with other audio under the same names: new copies, never the old ones
+    changed = sorted((corpus / "audio").rglob("*.wav"))[0]
+    y, sr = sf.read(changed, dtype="float32")
+    sf.write(changed, y[::-1].copy(), sr, subtype="PCM_16")
+    assert main([*args, "--out", str(tmp_path / "c.pt")]) == 0
+    made = set((corpus / COPIES_DIR).rglob("*.wav")) - set(copies)
+    assert [p.name.split("-")[0] for p in made] == [changed.stem]
+
+
+def test_an_unwritable_copies_folder_is_one_clear_line(tmp_path, capsys):
+    from training.channel_copies import COPIES_DIR
+
+    corpus = tmp_path / "tiny"
+    make_tiny_corpus(corpus, words=("바다", "나무", "사과", "하늘"))
+    (corpus / COPIES_DIR).write_text("not a folder")
+    rc = main(["train-phonemes", "--data", str(corpus), "--out", str(tmp_path / "x.pt"), "--channel-share", "0.5",
+               "--max-epochs", "1", "--threads", "1", "--jobs", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 16 and COPIES_DIR in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
 
 def test_a_fine_tune_epoch_that_loses_espeak_ng_distinctions_is_never_kept():
     from training.train_recognizer import NO_REGRESSION, regressed

@@ -371,3 +371,13 @@ def test_train_writes_the_blank_penalty_it_was_given(tiny, tmp_path):
     train(_config(tiny, out, init=str(frozen), max_epochs=0, blank_penalty=0.7))
     assert load_checkpoint(out).pair.blank_penalty == 0.7
     assert load_checkpoint(out).provenance["config"]["blank_penalty"] == 0.7
+    again = tmp_path / "again.pt"  # --init brings its reading along unless told otherwise
+    train(_config(tiny, again, init=str(out), max_epochs=0))
+    assert load_checkpoint(again).pair.blank_penalty == 0.7
+    train(_config(tiny, again, init=str(out), max_epochs=0, blank_penalty=0.0))
+    assert load_checkpoint(again).pair.blank_penalty == 0.0
+    from core.errors import UsageError
+
+    with pytest.raises(UsageError, match="--phonemes"):  # no recognizer to read with: refused before training
+        train(_config(tiny, tmp_path / "never.pt", blank_penalty=0.7))
+    assert not (tmp_path / "never.pt").exists()

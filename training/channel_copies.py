@@ -2,30 +2,36 @@
 
 Each file gets one copy as a cheap channel would store it (training.augment.low_grade: 8 kHz,
 8-bit with sox's dither, μ-law): written once as a real file under the corpus folder, then
-through the front end like any take (image cache included). The copy's channel and dither
-depend only on the file's name, so every run, whatever its seed, trains on the same copies
-and reuses their images.
+through the front end like any take (image cache included). The copy's name, channel and
+dither depend only on the file's name and bytes, so every run, whatever its seed, trains on
+the same copies and reuses their images, and changed audio gets new copies.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .dataset import PairRecord, load_images
+from .dataset import ManifestError, PairRecord, load_images
 
 COPIES_DIR = ".low-grade-v1"  # bump when training.augment.low_grade changes what it makes
 
 
-def copy_path(data: Path, original: str) -> Path:
-    rel = Path(original).resolve().relative_to(data.resolve())
-    return data / COPIES_DIR / rel
+def copy_path(data: Path, original: str, content: bytes) -> Path:
+    """Where the copy of `original` (whose bytes are `content`) lives: named by the file and its
+    bytes, so a corpus made again (`make-corpus --force`) never reuses a copy of the old audio."""
+    digest = hashlib.sha1(os.fsencode(os.path.basename(original)) + b"\0" + content).hexdigest()[:16]
+    return data / COPIES_DIR / f"{Path(original).stem}-{digest}.wav"
 
 
 def make_copy(data: Path, original: str) -> Path:
     """The low-grade copy of one corpus file (written atomically, unless it exists)."""
+    import io
+
     import soundfile as sf
 
     from core.fileio import atomic_write_bytes
@@ -33,18 +39,20 @@ def make_copy(data: Path, original: str) -> Path:
 
     from .augment import low_grade
 
-    out = copy_path(data, original)
+    out = copy_path(data, original, Path(original).read_bytes())
     if not out.is_file():
         sr = 16000
         y = load_audio(original, sr=sr)
-        rng = np.random.default_rng(zlib.crc32(str(out.relative_to(data)).encode()))
+        rng = np.random.default_rng(zlib.crc32(out.name.encode()))  # the channel and dither follow the name
         x, out_sr, subtype = low_grade(y, sr=sr, rng=rng)
-        import io
-
         buf = io.BytesIO()
         sf.write(buf, x, out_sr, subtype=subtype, format="WAV")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, buf.getvalue(), mode=0o644)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(out, buf.getvalue(), mode=0o644)
+        except OSError as exc:
+            raise ManifestError(f"cannot write the low-grade copies into {out.parent}: "
+                                f"{exc.strerror or exc}") from exc
     return out
 
 

@@ -853,7 +853,9 @@ def _prepare_out_dir(out_dir: Path, *, force: bool) -> None:
     if (out_dir / "manifest.csv").exists() or (out_dir / "corpus.json").exists():
         if not force:
             raise CorpusError(f"{out_dir} already holds a corpus; pass --force to replace it")
-        for sub in ("audio", "noise"):
+        from .channel_copies import COPIES_DIR
+
+        for sub in ("audio", "noise", COPIES_DIR):  # the last: train-phonemes --channel-share's copies
             shutil.rmtree(out_dir / sub, ignore_errors=True)
     elif out_dir.exists() and any(out_dir.iterdir()) and not force:
         raise CorpusError(f"{out_dir} is not empty; choose a new folder or pass --force")

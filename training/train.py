@@ -84,8 +84,9 @@ class TrainConfig:
     # distance is chosen on the validation pairs (0 when it does not help)
     phonemes: str = ""
     # how the recognizer reads a take: nats taken off the CTC blank before the best symbol per frame
-    # is chosen (models.pronunciation.greedy_phonemes); stored in the checkpoint
-    blank_penalty: float = 0.0
+    # is chosen (models.pronunciation.greedy_phonemes); stored in the checkpoint. None: the --init
+    # model's (0 without --init)
+    blank_penalty: float | None = None
     progress: bool = True
 
     def to_dict(self) -> dict:
@@ -218,7 +219,8 @@ def load_training_data(cfg: TrainConfig, pre, *, show: bool) -> TrainingData:
 
 
 def start_model(cfg: TrainConfig):
-    """(encoder, front-end config, recognizer carried over, its provenance) to start from.
+    """(encoder, front-end config, recognizer carried over, its provenance, its blank penalty) to
+    start from.
 
     --init: the start model's weights, dimensions, recognizer *and front end* — its images
     must be made the way it was trained; a fine-tuned model saved with another front end
@@ -228,12 +230,13 @@ def start_model(cfg: TrainConfig):
 
     if cfg.init:
         start = load_checkpoint(cfg.init)
-        return start.pair.encoder.train(), start.preprocess, start.pair.recognizer, start.provenance.get("phonemes") or {}
+        return (start.pair.encoder.train(), start.preprocess, start.pair.recognizer,
+                start.provenance.get("phonemes") or {}, start.pair.blank_penalty)
     pre = PreprocessConfig()
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
                        distance_power=cfg.distance_power)
-    return FrameEncoder(dims), pre, None, {}
+    return FrameEncoder(dims), pre, None, {}, 0.0
 
 
 def resume_state(cfg: TrainConfig, model, optimizer, spath: Path) -> TrainState:
@@ -350,12 +353,14 @@ def fit_pair_scorer(cfg: TrainConfig, model, data: TrainingData, carried) -> tup
     Returns (pair scorer, recognizer provenance, val metrics with the recognizer or None)."""
     from models import PairScorer
 
-    recognizer, recognizer_provenance = carried
+    recognizer, recognizer_provenance, blank_penalty = carried
     if cfg.phonemes:
         from .train_recognizer import load_recognizer
 
         recognizer, recognizer_provenance = load_recognizer(cfg.phonemes)
-    pair = PairScorer(model.eval(), recognizer=recognizer, blank_penalty=cfg.blank_penalty)
+    if cfg.blank_penalty is not None:
+        blank_penalty = cfg.blank_penalty
+    pair = PairScorer(model.eval(), recognizer=recognizer, blank_penalty=blank_penalty)
     terms = validation_terms(pair, data.val, data.images)
     pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
     val_d = pair.combine(terms)
@@ -377,7 +382,7 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
     keys = ("auc_edit1", "auc_other", "auc_wrong", "val_auc")
     extra = {}
     if combined is not None:
-        extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0),
+        extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0), "blank_penalty": pair.blank_penalty,
                  "val_metrics_with_phonemes": {k: combined[k] for k in keys},
                  "phonemes": {k: recognizer_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
                                                                         "minutes", "parameters")}}
@@ -415,6 +420,11 @@ def train(cfg: TrainConfig) -> dict:
     out, show = Path(cfg.out), cfg.progress and rank == 0
 
     model, pre, *carried = start_model(cfg)
+    if cfg.blank_penalty and carried[0] is None and not cfg.phonemes:
+        from core.errors import UsageError
+
+        raise UsageError("--blank-penalty sets how the phoneme recognizer reads a take, and this model has none: "
+                         "add one with --phonemes (or --init a model that has one)")
     data = load_training_data(cfg, pre, show=show)
     sampler = BalancedPairSampler(data.train, balance=BalanceConfig(), seed=cfg.seed + rank)
     model = model.to(device)
@@ -469,7 +479,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "on the val split. With --init and --max-epochs 0: add it to a trained model without training")
     p.add_argument("--blank-penalty", type=float, default=d.blank_penalty, metavar="NATS",
                    help="how the recognizer reads a take: nats taken off the CTC blank before each frame's best "
-                   "symbol is chosen, so short sounds are not lost to the blank (default: %(default)s)")
+                   "symbol is chosen, so short sounds are not lost to the blank (default: the --init model's, "
+                   "else 0)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="pairs per step")
     p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch)
@@ -501,7 +512,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = set(TrainConfig.__dataclass_fields__)
     kwargs = {k: v for k, v in vars(args).items() if k in names}
-    if not 0 <= kwargs.get("blank_penalty", 0.0) < 10:
+    if kwargs.get("blank_penalty") is not None and not 0 <= kwargs["blank_penalty"] < 10:
         from core.errors import UsageError
 
         raise UsageError(f"--blank-penalty must lie in [0, 10) nats, not {kwargs['blank_penalty']:g}")
@@ -521,7 +532,8 @@ def run(args: argparse.Namespace) -> int:
               f"{summary['parameters']:,} parameters → {args.out}")
         if "phoneme_weight" in summary:
             m = summary["val_metrics_with_phonemes"]
-            print(f"with the phoneme recognizer (weight {summary['phoneme_weight']:g}): "
+            print(f"with the phoneme recognizer (weight {summary['phoneme_weight']:g}, blank penalty "
+                  f"{summary['blank_penalty']:g}): "
                   f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}")
     return 0
 

@@ -477,7 +477,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", default=d.init, metavar="CKPT",
                    help="fine-tune this recognizer: a `train-phonemes` file or a malsori checkpoint with one "
                         "(e.g. assets/models/malsori.pt); its symbols and front end are kept, corpus files with "
-                        "other phonemes are left out; the start itself is kept if no epoch beats it")
+                        "other phonemes are left out; the start itself is kept if no epoch beats it, and an epoch "
+                        "whose clean val AUC falls more than 0.005 under the start's is never kept")
     p.add_argument("--real", default=d.real, metavar="DIR",
                    help="a `make-realset` folder: its train-split takes (every language espeak-ng speaks; "
                         "targets are espeak-ng's phonemes of the take's text mapped onto the recognizer's "
@@ -507,8 +508,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands (default: %(default)s)")
     p.add_argument("--channel-share", type=float, default=d.channel_share, metavar="S",
                    help="share of the corpus files in each batch served as a low-grade copy (8 kHz, 8-bit "
-                   "dithered, μ-law; written once into DATA/%s); early stopping then also weighs the val pairs "
-                   "with low-grade attempts (default: %%(default)s, off)" % COPIES_DIR)
+                   "dithered, μ-law; written once into DATA/%s); early stopping then scores the mean of the clean "
+                   "val AUC and the val AUCs with low-grade attempts and with low-grade references (default: "
+                   "%%(default)s, off)" % COPIES_DIR)
     p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels)
     p.add_argument("--embed-dim", type=int, default=d.embed_dim)
     p.add_argument("--context-layers", type=int, default=d.context_layers)
@@ -532,7 +534,8 @@ def run(args: argparse.Namespace) -> int:
     real = (f"; real val AUC 1-edit {m['real_auc_edit1']:.3f}, other {m['real_auc_other']:.3f}"
             if "real_auc_edit1" in m else "")
     if "low_grade_val_auc" in m:
-        real += f"; low-grade attempts' val AUC 1-edit {m['low_grade_auc_edit1']:.3f}, other {m['low_grade_auc_other']:.3f}"
+        real += (f"; low-grade attempts' val AUC 1-edit {m['low_grade_auc_edit1']:.3f}, other "
+                 f"{m['low_grade_auc_other']:.3f}, low-grade references' {m['low_grade_ref_val_auc']:.3f}")
     print(f"best epoch {s['best_epoch']} of {s['epochs_run']} ({s['stop_reason']}, {s['minutes']:.1f} min): "
           f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}{real}; "
           f"{s['parameters']:,} parameters, {s['symbols']} phonemes → {args.out}")

@@ -1,0 +1,70 @@
+"""A candidate model against the shipped model's named checks, before copying it in.
+
+    .venv/bin/python bench/candidate_checks.py MODEL.pt [MODEL.pt …]
+
+For each model prints what tests/test_named_cases.py (the 20 Korean one-sound mistakes: how many
+score ≤ 70, and the lowest of the reference words said right by three other voices, bound 80)
+and tests/test_shipped_model.py's teacher's-phone case (an 8 kHz 8-bit dithered *reference*
+against full-band right takes: clean pair → that pair, allowed drop 30) would see. Those tests
+only load the shipped file; this runs the same pairs on any checkpoint. The low-grade attempt
+side is `MALSORI_MODEL=MODEL.pt .venv/bin/python bench/low_grade_audio.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]
+
+
+def named_cases(scorer) -> tuple[int, list[tuple[float, str, str]]]:
+    """(mistakes scoring ≤ 70 of 20, right takes sorted by score)."""
+    from core.espeak import synthesize
+    from tests.test_named_cases import MISTAKES, RIGHT_VOICES, SR
+
+    caught, rights = 0, []
+    for pair in MISTAKES.split(", "):
+        word, wrong = pair.split("→")
+        ref = scorer.features((synthesize(word, voice="ko", sr=SR), SR))
+        caught += scorer.score_pair(ref, (synthesize(wrong, voice="ko", sr=SR), SR)).score <= 70
+        rights += [(scorer.score_pair(ref, (synthesize(word, voice=v, sr=SR), SR)).score, word, v) for v in RIGHT_VOICES]
+    return caught, sorted(rights)
+
+
+def narrow_reference(scorer, tmp: Path) -> list[tuple[str, str, float, float]]:
+    """(word, voice, clean pair score, score against the 8 kHz dithered reference)."""
+    from tests.test_shipped_model import LOW_GRADE, SR, low_grade, take
+
+    rows = []
+    for word, voice in LOW_GRADE:
+        y = take(word, voice=voice)
+        clean = scorer.score_pair(scorer.features((take(word, voice="ko"), SR)), (y, SR)).score
+        ref = scorer.features(low_grade(take(word, voice="ko"), tmp / "ref.wav"))
+        rows.append((word, voice, clean, scorer.score_pair(ref, (y, SR)).score))
+    return rows
+
+
+def main() -> int:
+    from models import Scorer
+
+    if len(sys.argv) < 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    for path in sys.argv[1:]:
+        scorer = Scorer.load(path)
+        caught, rights = named_cases(scorer)
+        low = ", ".join(f"{s:.1f} {w} {v}" for s, w, v in rights[:3])
+        print(f"{path}: named cases: {caught}/20 mistakes ≤ 70 (≥ 15 needed); lowest right takes {low} (≥ 80 needed)")
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = narrow_reference(scorer, Path(tmp))
+        worst = max(clean - narrow for _, _, clean, narrow in rows)
+        print("  8 kHz dithered reference: " + "; ".join(f"{w} {v} {c:.0f} → {n:.0f}" for w, v, c, n in rows)
+              + f" (largest drop {worst:.0f}, ≤ 30 needed)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
