@@ -9,6 +9,7 @@ they reach the CTC loss, and that the command makes them once and reports their 
 from __future__ import annotations
 
 import io
+import time
 import os
 from pathlib import Path
 
@@ -139,3 +140,31 @@ def test_a_fine_tune_epoch_that_loses_espeak_ng_distinctions_is_never_kept():
     assert regressed({"val_auc": 0.90 - 2 * NO_REGRESSION, "score": 0.99}, start)  # whatever its blend gained
     assert not regressed({"val_auc": 0.90 - NO_REGRESSION / 2, "score": 0.86}, start)
     assert not regressed({"val_auc": 0.5, "score": 0.5}, None)  # from scratch: nothing to lose
+
+
+def test_run_epochs_never_keeps_an_epoch_that_lost_the_starts_clean_val_auc(monkeypatch):
+    """Early stopping with --init: epoch 1 scores best overall but lost 0.01 clean val AUC, so
+    epoch 2 (a smaller blended gain, clean AUC kept) is the one whose weights come back."""
+    import training.train_recognizer as tr
+    from models import EncoderDims
+    from models.recognizer import PhonemeRecognizer
+
+    recognizer = PhonemeRecognizer(EncoderDims(n_mels=64), ["a", "b"])
+    scripted = iter([{"val_auc": 0.90, "score": 0.85},  # the start (epoch 0)
+                     {"val_auc": 0.89, "score": 0.95},  # blended gain, espeak-ng distinctions lost
+                     {"val_auc": 0.90, "score": 0.88},
+                     {"val_auc": 0.91, "score": 0.80}])
+    marker = next(recognizer.parameters())
+
+    def fake_epoch(cfg, rec, *args, **kwargs):  # "training" stamps the epoch into the weights
+        with torch.no_grad():
+            marker.fill_(float(kwargs["desc"].split()[-1]))
+        return 0.0
+
+    monkeypatch.setattr(tr, "recognizer_epoch", fake_epoch)
+    monkeypatch.setattr(tr, "validate", lambda *args, **kwargs: {"auc_edit1": 0.8, "auc_other": 0.9, **next(scripted)})
+    cfg = tr.PhonemeTrainConfig(data="", out="", init="start.pt", max_epochs=3, patience=5, progress=False)
+    start, history, _ = tr.run_epochs(cfg, recognizer, None, ({}, [], {}, []), None, np.random.default_rng(0),
+                                      started=time.monotonic())
+    assert start["val_auc"] == 0.90 and len(history) == 3
+    assert float(marker.detach().flatten()[0]) == 2.0  # epoch 2's weights, not epoch 1's

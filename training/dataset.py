@@ -133,15 +133,20 @@ def _preprocess_file(job: tuple[str, PreprocessConfig]) -> tuple[str, np.ndarray
 
 
 def front_end_code_version(package: str | os.PathLike | None = None) -> str:
-    """A short hash of the front end's .py sources (default: the installed preprocessing/).
+    """A short hash of the front end's .py sources (default: the installed preprocessing/ and
+    core/audio.py, whose resampler every take at another rate goes through).
 
     Part of the image cache key: a front-end code change that leaves `PreprocessConfig`
     alone must not reuse images the old code made."""
+    import core.audio
     import preprocessing
 
-    folder = Path(package) if package is not None else Path(preprocessing.__file__).parent
+    if package is not None:
+        sources = sorted(Path(package).glob("*.py"))
+    else:
+        sources = [*sorted(Path(preprocessing.__file__).parent.glob("*.py")), Path(core.audio.__file__)]
     h = hashlib.sha256()
-    for source in sorted(folder.glob("*.py")):
+    for source in sources:
         h.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
