@@ -359,6 +359,23 @@ def test_an_unknown_configured_language_or_voice_engine_falls_back_with_a_warnin
     assert message in caplog.text
 
 
+@pytest.mark.parametrize("key, written, read", [
+    ("lang", "EN", "en"), ("lang", " ko ", "ko"),
+    ("tts_engine", "espeak-ng", "espeak"), ("tts_engine", "eSpeak-NG ", "espeak"), ("tts_engine", "gTTS", "gtts"),
+    ("tts_engine", " Auto", "auto"),
+])
+def test_a_configured_language_or_voice_engine_is_read_in_any_case_and_by_its_documented_name(tmp_path, caplog,
+                                                                                              key, written, read):
+    """An operator who writes "EN" or "espeak-ng" (the name the docs use) gets that language or
+    engine, not the default with a warning."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {key: written}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        settings = load_settings(path)
+    assert getattr(settings, key) == read
+    assert "is not one of" not in caplog.text
+
+
 def test_holding_the_title_asks_for_the_code(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w = kiosk.window

@@ -14,6 +14,8 @@ from app.tts import ENGINES
 STRICTNESS_LEVELS = ("gentle", "normal", "strict")
 LANGUAGES = ("ko", "en")
 TTS_ENGINES = ("auto", *ENGINES)
+# Names a hand-edited config may use for an engine: the docs call the offline voice "espeak-ng".
+TTS_ENGINE_ALIASES = {"espeak-ng": "espeak", "espeak_ng": "espeak"}
 DEFAULT_PIN = "2580"  # change it in config.json ("kiosk": {"operator_pin": …}); MALSORI_KIOSK_PIN overrides
 CONFIG_KEY = "kiosk"
 
@@ -27,7 +29,7 @@ class KioskSettings:
     strictness: how high a score must be for a green verdict (see controller.BANDS).
     idle_timeout_s: with no touch for this long, the kiosk returns to its start screen.
     operator_pin: digits that unlock the operator screen and the exit.
-    tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak".
+    tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak" (also read as "espeak-ng").
     max_record_s: the longest take; recording also stops by itself when speech ends.
     keep_takes: how many of the newest takes stay in recordings_dir(); older ones are deleted.
     """
@@ -44,6 +46,14 @@ class KioskSettings:
     def __post_init__(self) -> None:
         if self.strictness not in STRICTNESS_LEVELS:
             object.__setattr__(self, "strictness", "normal")
+        # A hand-edited "EN" or " espeak-ng" means what it says; only an unknown name falls back.
+        lang = str(self.lang).strip().lower()
+        if lang in LANGUAGES:
+            object.__setattr__(self, "lang", lang)
+        engine = str(self.tts_engine).strip().lower()
+        engine = TTS_ENGINE_ALIASES.get(engine, engine)
+        if engine in TTS_ENGINES:
+            object.__setattr__(self, "tts_engine", engine)
         if self.lang not in LANGUAGES:
             log.warning("the configured language %r is not one of %s: using %s", self.lang, ", ".join(LANGUAGES),
                         LANGUAGES[0])
