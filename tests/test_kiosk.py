@@ -376,6 +376,27 @@ def test_a_configured_language_or_voice_engine_is_read_in_any_case_and_by_its_do
     assert "is not one of" not in caplog.text
 
 
+@pytest.mark.parametrize("written", [0, -3, 1e9, "nan"])
+def test_a_take_length_out_of_range_falls_back_to_the_default_with_a_warning(tmp_path, caplog, written):
+    """"max_record_s": 0 would fail every take at the recorder; 1e9 would wait for ever on a
+    stuck take: the default (5 s) and one warning in the log instead."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {"max_record_s": written, "keep_takes": 7}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        settings = load_settings(path)
+    assert settings.max_record_s == KioskSettings.max_record_s == 5.0 and settings.keep_takes == 7
+    assert "the configured longest take" in caplog.text and "is not 1-60 s: using 5 s" in caplog.text
+
+
+def test_a_take_length_in_range_is_kept(tmp_path, caplog):
+    path = tmp_path / "config.json"
+    for written in (1, 12.5, 60):
+        path.write_text(json.dumps({"kiosk": {"max_record_s": written}}), encoding="utf-8")
+        with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+            assert load_settings(path).max_record_s == written
+    assert "longest take" not in caplog.text
+
+
 def test_holding_the_title_asks_for_the_code(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w = kiosk.window

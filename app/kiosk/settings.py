@@ -16,6 +16,7 @@ LANGUAGES = ("ko", "en")
 TTS_ENGINES = ("auto", *ENGINES)
 # Names a hand-edited config may use for an engine: the docs call the offline voice "espeak-ng".
 TTS_ENGINE_ALIASES = {"espeak-ng": "espeak", "espeak_ng": "espeak"}
+MAX_RECORD_RANGE_S = (1.0, 60.0)  # shorter cuts a word off; longer only delays a take whose end was missed
 DEFAULT_PIN = "2580"  # change it in config.json ("kiosk": {"operator_pin": …}); MALSORI_KIOSK_PIN overrides
 CONFIG_KEY = "kiosk"
 
@@ -30,7 +31,7 @@ class KioskSettings:
     idle_timeout_s: with no touch for this long, the kiosk returns to its start screen.
     operator_pin: digits that unlock the operator screen and the exit.
     tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak" (also read as "espeak-ng").
-    max_record_s: the longest take; recording also stops by itself when speech ends.
+    max_record_s: the longest take, 1-60 s; recording also stops by itself when speech ends.
     keep_takes: how many of the newest takes stay in recordings_dir(); older ones are deleted.
     """
 
@@ -65,6 +66,10 @@ class KioskSettings:
         if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
             log.warning("the configured operator code is not 4-8 digits: using the default %s", DEFAULT_PIN)
             object.__setattr__(self, "operator_pin", DEFAULT_PIN)
+        low, high = MAX_RECORD_RANGE_S
+        if not low <= self.max_record_s <= high:  # also NaN; 0 would fail every take at the recorder
+            log.warning("the configured longest take %r is not %g-%g s: using 5 s", self.max_record_s, low, high)
+            object.__setattr__(self, "max_record_s", 5.0)
         if self.keep_takes < 1:
             object.__setattr__(self, "keep_takes", 200)
         if not self.idle_timeout_s > 0:
