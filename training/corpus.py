@@ -508,11 +508,17 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
                     voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
                 kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
             except MalsoriError as exc:  # this take only: the word and its espeak-ng takes stay
-                failed.append((engine, f"{e.text!r}: {exc}"))
+                failed.append((engine, _failure_reason(e.text, exc)))
                 continue
             rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref,
                                   voice=voice, speed=speed, pitch=pitch, engine=att_engine, ref_voice=ref_voice))
     return rows
+
+
+def _failure_reason(text: str, exc: Exception) -> str:
+    """"'€': why", naming the word once: festival's own message already says "could not say '€'"."""
+    why = str(exc)
+    return why if repr(text) in why else f"{text!r}: {why}"
 
 
 def _draw(rng: np.random.Generator, weights: dict) -> str:
