@@ -135,6 +135,28 @@ def test_an_engine_that_cannot_say_a_word_costs_that_take_not_the_word(tmp_path,
     assert warning.count("€") == 1, warning  # festival's own message names the word: not twice
 
 
+def test_a_failing_kokoro_reference_is_counted_under_kokoro_not_the_take_s_engine(tmp_path, monkeypatch):
+    """With every extra row on a Kokoro reference, a Kokoro that cannot speak fails every row
+    before its take is made: the run counts those under kokoro, not under festival (whose
+    voice never ran), so an operator looks at the engine that broke."""
+    from training import engines
+
+    def no_kokoro(self, ipa, **_):
+        raise CorpusError(f"Kokoro has no token for 'ʍ' in {ipa!r}")
+
+    monkeypatch.setattr(engines.Kokoro, "synthesize", no_kokoro)  # no word of the shipped lists trips it
+    vocab = [e for e in VOCAB if e.lang == "en"]
+    cfg = replace(config(kokoro=1, festival=1), neural_reference_fraction=1.0,
+                  kind_weights={"correct": 1.0, "edit": 0.0, "other_word": 0.0})
+    summary = make_corpus(tmp_path / "c", cfg=cfg, vocab=vocab, jobs=1)
+    failed = summary["failed_extra_attempts"]
+    train_val = {r["word"] for r in read_manifest(tmp_path / "c") if r["split"] in ("train", "val")}
+    festival_words = {r["word"] for r in read_manifest(tmp_path / "c") if r["split"] == "train"}
+    assert set(failed) == {"kokoro"}, failed
+    assert failed["kokoro"]["attempts"] == len(train_val) + len(festival_words) > len(train_val)
+    assert {r["engine"] for r in read_manifest(tmp_path / "c")} == {"espeak-ng"}
+
+
 def test_kokoro_leaves_no_onnxruntime_telemetry_behind(tmp_path):
     """onnxruntime (POSIX builds since 1.29) keeps a device id and an event database under
     $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime and uploads them when online, unless

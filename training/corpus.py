@@ -480,7 +480,8 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
     `cfg.neural_reference_fraction` of the rows has the entry's Kokoro reference instead of
     espeak-ng's, and half of those an espeak-ng take. A take an engine cannot make (festival
     silent on "€", a symbol Kokoro lacks) is left out and appended to `failed` as
-    (engine, why); the entry's other takes stay.
+    (engine, why), engine being the one that failed (kokoro for the Kokoro reference, espeak-ng
+    for an espeak-ng take on it); the entry's other takes stay.
     """
     e, rows, neural = task.entry, [], None
     j = 0
@@ -496,19 +497,22 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
                 weights.pop("edit", None)
             kind = _draw_kind(rng, weights, task, audible)
             ref, ref_voice, att_engine = ref_path, "", engine
+            failing = engine  # the engine a failure is counted under: the one that was speaking
             try:
                 if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
+                    failing = "kokoro"
                     neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
                     ref, ref_voice = neural
                     if rng.random() < 0.5:
                         att_engine = "espeak-ng"
+                failing = att_engine
                 if att_engine == "espeak-ng":
                     voice, speed, pitch, speak = _espeak_speaker(task, rng, cfg)
                 else:
                     voice, speed, pitch, speak = SPEAKERS[att_engine](task, rng, cfg)
                 kind, y, attempt_text, edits = say_attempt(kind, task, audible, speak, rng=rng, cfg=cfg)
             except MalsoriError as exc:  # this take only: the word and its espeak-ng takes stay
-                failed.append((engine, _failure_reason(e.text, exc)))
+                failed.append((failing, _failure_reason(e.text, exc)))
                 continue
             rows.append(out.write(k, seed, rng, y, kind=kind, edits=edits, attempt_text=attempt_text, ref_path=ref,
                                   voice=voice, speed=speed, pitch=pitch, engine=att_engine, ref_voice=ref_voice))
