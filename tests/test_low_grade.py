@@ -65,7 +65,9 @@ def test_each_channel_stores_the_take_as_that_channel_would():
 def test_steps_on_low_grade_copies_make_the_recognizer_spell_them_better(corpus):
     from training.channel_copies import low_grade_images
     from training.train_recognizer import (
+        LowGrade,
         PhonemeTrainConfig,
+        copy_readings,
         ctc_loss,
         phoneme_data,
         recognizer_epoch,
@@ -88,8 +90,27 @@ def test_steps_on_low_grade_copies_make_the_recognizer_spell_them_better(corpus)
     before = low_loss()
     torch.manual_seed(0)
     optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
-    recognizer_epoch(cfg, recognizer, optimizer, images, files, targets, np.random.default_rng(0), desc="", low=low)
+    recognizer_epoch(cfg, recognizer, optimizer, images, files, targets, np.random.default_rng(0), desc="",
+                     low=LowGrade(low, copy_readings(recognizer, low)))
     assert low_loss() < 0.8 * before
+
+
+def test_a_take_heard_through_a_copys_channel_learns_to_read_as_the_copy_is_read():
+    """What makes both sides of a channel-matched pair read alike: the clean image cut to the
+    copy's band is trained on the copy's own reading (half the time; else the copy itself, on
+    the file's phonemes); a copy that is not band-limited is always itself."""
+    from training.train_recognizer import LowGrade, low_grade_variant
+
+    clean = np.full((64, 40), 0.5, np.float32)
+    narrow = clean.copy()
+    narrow[56:] = 0.0  # nothing above the band edge
+    low = LowGrade({"a.wav": narrow, "b.wav": clean}, {"a.wav": [3], "b.wav": [3]})
+    rng = np.random.default_rng(0)
+    served = [low_grade_variant("a.wav", clean, [1, 2], low, rng) for _ in range(40)]
+    heard = [(im, said) for im, said in served if im is not narrow]
+    assert 10 < len(heard) < 30 and all(said == [3] and not im[56:].any() for im, said in heard)
+    assert all(said == [1, 2] for im, said in served if im is narrow)
+    assert all(low_grade_variant("b.wav", clean, [1, 2], low, rng)[1] == [1, 2] for _ in range(10))
 
 
 def test_the_command_makes_the_copies_once_and_reports_their_val_auc(corpus, tmp_path, capsys):

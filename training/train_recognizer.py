@@ -160,6 +160,15 @@ def phoneme_data(cfg: PhonemeTrainConfig, pre, known: tuple[str, ...] | None = N
 
 
 @dataclass
+class LowGrade:
+    """--channel-share: the low-grade copies' images and, with --init, what the recognizer read in
+    each at the start of the epoch (symbol ids; None where it heard nothing)."""
+
+    images: dict
+    readings: dict
+
+
+@dataclass
 class RealData:
     """--real: the realset's train takes with targets, its val pairs, their images."""
 
@@ -193,10 +202,10 @@ def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
 
 
 def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, train_files, targets, rng,
-                     *, desc: str, real: RealData | None = None, low: dict | None = None) -> float:
+                     *, desc: str, real: RealData | None = None, low: LowGrade | None = None) -> float:
     """steps_per_epoch CTC steps on random training files (with --real, `real_share` of each
     batch from the real takes; with low-grade copies `low`, `channel_share` of the corpus files
-    served as their copy); returns the mean loss."""
+    served as a narrow channel gives them, low_grade_variant); returns the mean loss."""
     from tqdm import tqdm
 
     from .batches import augment_image, encode
@@ -210,22 +219,37 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
         if n_real:
             batch += [(real.files[i], real.images, real.targets) for i in rng.choice(len(real.files), n_real)]
         pictures = [imgs[p] for p, imgs, _ in batch]
+        said = [tg[p] for p, _, tg in batch]
         if low:
-            pictures = [low_grade_variant(p, im, low, rng) if imgs is images and p in low
-                        and rng.random() < cfg.channel_share else im for (p, imgs, _), im in zip(batch, pictures)]
+            for k, (p, imgs, _) in enumerate(batch):
+                if imgs is images and p in low.images and rng.random() < cfg.channel_share:
+                    pictures[k], said[k] = low_grade_variant(p, images[p], said[k], low, rng)
         if augmenting(cfg):
             pictures = [augment_image(im, rng, freq_warp=cfg.freq_warp, time_stretch=cfg.time_stretch,
                                       time_masks=cfg.time_masks, time_mask_frames=cfg.time_mask_frames,
                                       freq_masks=cfg.freq_masks, freq_mask_bands=cfg.freq_mask_bands)
                         for im in pictures]
         _, logits = encode(recognizer, pictures, chunks=4, device="cpu", max_shift=cfg.freq_shift_bins, rng=rng)
-        loss = ctc_loss(logits, [tg[p] for p, _, tg in batch])
+        loss = ctc_loss(logits, said)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
     return float(np.mean(losses))
+
+
+def copy_readings(recognizer, images: dict) -> dict:
+    """What the recognizer reads in each low-grade copy now: symbol ids, None for nothing."""
+    import torch
+
+    from models.pronunciation import greedy_phonemes
+
+    recognizer.eval()
+    with torch.no_grad():
+        out = {p: greedy_phonemes(recognizer.log_probs(im)) or None for p, im in images.items()}
+    recognizer.train()
+    return out
 
 
 def low_grade_pairs(records, images: dict, low: dict, side: str) -> tuple[list, dict]:
@@ -251,16 +275,19 @@ def low_grade_pairs(records, images: dict, low: dict, side: str) -> tuple[list, 
     return recs, pictures
 
 
-def low_grade_variant(path: str, image: np.ndarray, low: dict, rng) -> np.ndarray:
-    """A corpus file as a low-grade channel gives it to the recognizer: its low-grade copy, or
-    (as often) the clean image heard through that copy's channel — what a reference becomes
-    when PairScorer matches it to a band-limited attempt (preprocessing.channel)."""
+def low_grade_variant(path: str, image: np.ndarray, target: list[int], low, rng) -> tuple[np.ndarray, list[int]]:
+    """A corpus file as a narrow channel gives it to the recognizer, and what to read in it: half
+    the time its low-grade copy, on the file's phonemes; else the clean image heard through the
+    copy's channel (what PairScorer makes of a take matched to a band-limited partner,
+    preprocessing.channel), to be read as the recognizer reads the real copy — so both sides of
+    a matched pair read alike, whichever one is the real low-grade file. A copy that is not
+    band-limited (8-bit at full rate) is always itself."""
     from preprocessing.channel import through_channel
 
-    if rng.random() < 0.5:
-        return low[path]
-    heard = through_channel(image, low[path])
-    return low[path] if heard is None else heard
+    heard = through_channel(image, low.images[path])
+    if heard is None or low.readings.get(path) is None or rng.random() < 0.5:
+        return low.images[path], target
+    return heard, low.readings[path]
 
 
 def augmenting(cfg: PhonemeTrainConfig) -> bool:
@@ -268,7 +295,7 @@ def augmenting(cfg: PhonemeTrainConfig) -> bool:
 
 
 def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealData | None,
-             low: dict | None = None) -> dict:
+             low: LowGrade | None = None) -> dict:
     """The pronunciation cost's validation AUCs; `score` (what early stopping keeps the best
     of) is the synthetic val AUC — with low-grade copies, the mean of it and the AUC of the
     same pairs with low-grade attempts — or with --real its blend with the real val pairs' AUC
@@ -280,7 +307,7 @@ def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealDa
     m["score"] = m["val_auc"]
     if low:  # the val pairs as served with a low-grade attempt, and with a low-grade reference
         for side in ("attempt", "reference"):
-            recs, pictures = low_grade_pairs(val_recs, images, low, side)
+            recs, pictures = low_grade_pairs(val_recs, images, low.images, side)
             c = validation_metrics(recs, pair_costs(recognizer, recs, pictures))
             m.update({f"low_grade_{'' if side == 'attempt' else 'ref_'}{k}": v for k, v in c.items()})
         m["score"] = (m["val_auc"] + m["low_grade_val_auc"] + m["low_grade_ref_val_auc"]) / 3
@@ -325,7 +352,7 @@ def describe(m: dict) -> str:
 
 
 def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple, real: RealData | None, rng,
-               started: float, low: dict | None = None) -> tuple[dict | None, list, str]:
+               started: float, low: LowGrade | None = None) -> tuple[dict | None, list, str]:
     """Train until max_epochs, early stopping or the time cap; leave the best weights in
     `recognizer` (with --init, the start itself if no epoch beats it). Returns (the start's
     validation metrics or None, per-epoch history, why it stopped)."""
@@ -342,6 +369,8 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
         sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
+        if low is not None and cfg.init:  # heard images learn to read as the copies are read now
+            low.readings = copy_readings(recognizer, low.images)
         loss = recognizer_epoch(cfg, recognizer, optimizer, images, train_files, targets, rng,
                                 desc=f"epoch {epoch}", real=real, low=low)
         trained = weights_snapshot(recognizer)
@@ -434,8 +463,9 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     if cfg.channel_share > 0:
         from .channel_copies import low_grade_images
 
-        low = low_grade_images(cfg.data, sorted(set(train_files) | {p for r in val_recs for p in (r.reference, r.attempt)}), pre,
-                               jobs=cfg.jobs, progress=cfg.progress)
+        low_images = low_grade_images(cfg.data, sorted(set(train_files) | {p for r in val_recs for p in (r.reference, r.attempt)}), pre,
+                                      jobs=cfg.jobs, progress=cfg.progress)
+        low = LowGrade(low_images, {})  # readings: filled before each epoch (run_epochs), with --init
     if recognizer is None:
         dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                            context_layers=cfg.context_layers)
@@ -454,7 +484,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
                "symbols": len(symbols), "synthetic_files": len(train_files),
                "real": real.summary if real is not None else None,
-               "low_grade_files": len(low) if low is not None else None}
+               "low_grade_files": len(low.images) if low is not None else None}
     save_recognizer(Path(cfg.out), recognizer,
                     {"trainer": "malsori train-phonemes", "config": cfg.to_dict(), **summary, "history": history,
                      "torch": str(torch.__version__)})
