@@ -185,7 +185,8 @@ def test_run_epochs_never_keeps_an_epoch_that_lost_the_starts_clean_val_auc(monk
     monkeypatch.setattr(tr, "recognizer_epoch", fake_epoch)
     monkeypatch.setattr(tr, "validate", lambda *args, **kwargs: {"auc_edit1": 0.8, "auc_other": 0.9, **next(scripted)})
     cfg = tr.PhonemeTrainConfig(data="", out="", init="start.pt", max_epochs=3, patience=5, progress=False)
-    start, history, _ = tr.run_epochs(cfg, recognizer, None, ({}, [], {}, []), None, np.random.default_rng(0),
+    start, history, _, chosen = tr.run_epochs(cfg, recognizer, None, ({}, [], {}, []), None, np.random.default_rng(0),
                                       started=time.monotonic())
     assert start["val_auc"] == 0.90 and len(history) == 3
     assert float(marker.detach().flatten()[0]) == 2.0  # epoch 2's weights, not epoch 1's
+    assert chosen["epoch"] == 2

@@ -18,7 +18,7 @@ import argparse
 import io
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +50,9 @@ class PhonemeTrainConfig:
     time_mask_frames: int = 10  # …each up to this many frames (10 ms each)
     freq_masks: int = 0  # masked runs of mel bands per image…
     freq_mask_bands: int = 8  # …each up to this many bands
-    # share of each batch's corpus files served as their low-grade copy (8 kHz, 8-bit dithered, μ-law:
-    # training.channel_copies); validation then also scores the val pairs with low-grade attempts
+    # share of each batch's corpus files served as a narrow channel gives them (8 kHz, 8-bit dithered,
+    # μ-law: training.channel_copies); validation then also scores the val pairs with a low-grade
+    # attempt and with a low-grade reference
     channel_share: float = 0.0
     init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
     real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
@@ -161,11 +162,13 @@ def phoneme_data(cfg: PhonemeTrainConfig, pre, known: tuple[str, ...] | None = N
 
 @dataclass
 class LowGrade:
-    """--channel-share: the low-grade copies' images and, with --init, what the recognizer read in
-    each at the start of the epoch (symbol ids; None where it heard nothing)."""
+    """--channel-share: the low-grade copies' images; with --init, what the recognizer read in
+    each at the start of the epoch (symbol ids; None where it heard nothing); the val pairs as
+    served with a low-grade attempt and with a low-grade reference (low_grade_pairs, made once)."""
 
     images: dict
     readings: dict
+    val: dict = field(default_factory=dict)  # "attempt" / "reference" → (records, their images)
 
 
 @dataclass
@@ -297,8 +300,9 @@ def augmenting(cfg: PhonemeTrainConfig) -> bool:
 def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealData | None,
              low: LowGrade | None = None) -> dict:
     """The pronunciation cost's validation AUCs; `score` (what early stopping keeps the best
-    of) is the synthetic val AUC — with low-grade copies, the mean of it and the AUC of the
-    same pairs with low-grade attempts — or with --real its blend with the real val pairs' AUC
+    of) is the synthetic val AUC — with low-grade copies, the mean of it and the AUCs of the
+    same pairs with a low-grade attempt and with a low-grade reference — or with --real its
+    blend with the real val pairs' AUC
     (correct vs one edit and vs other item), so a recognizer that gains people but loses
     espeak-ng's distinctions is not kept."""
     from .metrics import validation_metrics
@@ -306,8 +310,7 @@ def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealDa
     m = validation_metrics(val_recs, pair_costs(recognizer, val_recs, images))
     m["score"] = m["val_auc"]
     if low:  # the val pairs as served with a low-grade attempt, and with a low-grade reference
-        for side in ("attempt", "reference"):
-            recs, pictures = low_grade_pairs(val_recs, images, low.images, side)
+        for side, (recs, pictures) in low.val.items():
             c = validation_metrics(recs, pair_costs(recognizer, recs, pictures))
             m.update({f"low_grade_{'' if side == 'attempt' else 'ref_'}{k}": v for k, v in c.items()})
         m["score"] = (m["val_auc"] + m["low_grade_val_auc"] + m["low_grade_ref_val_auc"]) / 3
@@ -352,10 +355,11 @@ def describe(m: dict) -> str:
 
 
 def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple, real: RealData | None, rng,
-               started: float, low: LowGrade | None = None) -> tuple[dict | None, list, str]:
+               started: float, low: LowGrade | None = None) -> tuple[dict | None, list, str, dict]:
     """Train until max_epochs, early stopping or the time cap; leave the best weights in
     `recognizer` (with --init, the start itself if no epoch beats it). Returns (the start's
-    validation metrics or None, per-epoch history, why it stopped)."""
+    validation metrics or None, per-epoch history, why it stopped, the kept weights' metrics
+    with their epoch, 0 for the start)."""
     from tqdm import tqdm
 
     from .batches import weights_snapshot
@@ -363,9 +367,11 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     images, train_files, targets, val_recs = synthetic
     best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
     start_state = weights_snapshot(recognizer) if cfg.init else None
+    chosen = {"epoch": 0}
     if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
         init_metrics = validate(cfg, recognizer, val_recs, images, real, low)
         best, best_state = init_metrics["score"], start_state  # never modified in place
+        chosen = {**init_metrics, "epoch": 0}
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
         sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
@@ -381,7 +387,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         history.append(metrics)
         improved = metrics["score"] > best and not regressed(metrics, init_metrics)
         if improved:
-            best, bad = metrics["score"], 0
+            best, bad, chosen = metrics["score"], 0, metrics
             best_state = weights_snapshot(recognizer)
         else:
             bad += 1
@@ -398,7 +404,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
             break
     if best_state is not None:
         recognizer.load_state_dict(best_state)
-    return init_metrics, history, stop
+    return init_metrics, history, stop, chosen
 
 
 NO_REGRESSION = 0.005  # with --init, an epoch may lose at most this much synthetic (clean) val AUC
@@ -465,18 +471,15 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
 
         low_images = low_grade_images(cfg.data, sorted(set(train_files) | {p for r in val_recs for p in (r.reference, r.attempt)}), pre,
                                       jobs=cfg.jobs, progress=cfg.progress)
-        low = LowGrade(low_images, {})  # readings: filled before each epoch (run_epochs), with --init
+        low = LowGrade(low_images, {},  # readings: filled before each epoch (run_epochs), with --init
+                       {side: low_grade_pairs(val_recs, images, low_images, side) for side in ("attempt", "reference")})
     if recognizer is None:
         dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                            context_layers=cfg.context_layers)
         recognizer = PhonemeRecognizer(dims, symbols)
     optimizer = torch.optim.Adam(recognizer.parameters(), lr=cfg.lr)
-    init_metrics, history, stop = run_epochs(cfg, recognizer, optimizer, (images, train_files, targets, val_recs),
-                                             real, rng, started, low)
-    candidates = [m for m in history if not regressed(m, init_metrics)]
-    chosen = max(candidates, key=lambda m: m["score"]) if candidates else None
-    if chosen is None or (init_metrics is not None and init_metrics["score"] >= chosen["score"]):
-        chosen = {**(init_metrics or {}), "epoch": 0}
+    init_metrics, history, stop, chosen = run_epochs(cfg, recognizer, optimizer,
+                                                     (images, train_files, targets, val_recs), real, rng, started, low)
     keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "low_grade_auc_edit1", "low_grade_auc_other",
                         "low_grade_val_auc", "low_grade_ref_val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc", "score") if k in chosen]
     summary = {"best_epoch": chosen["epoch"], "epochs_run": len(history), "stop_reason": stop,
