@@ -22,16 +22,10 @@ sys.path[:0] = [str(ROOT)]
 
 def named_cases(scorer) -> tuple[int, list[tuple[float, str, str]]]:
     """(mistakes scoring ≤ 70 of 20, right takes sorted by score)."""
-    from core.espeak import synthesize
-    from tests.test_named_cases import MISTAKES, RIGHT_VOICES, SR
+    from tests.test_named_cases import score_mistakes_and_rights
 
-    caught, rights = 0, []
-    for pair in MISTAKES.split(", "):
-        word, wrong = pair.split("→")
-        ref = scorer.features((synthesize(word, voice="ko", sr=SR), SR))
-        caught += scorer.score_pair(ref, (synthesize(wrong, voice="ko", sr=SR), SR)).score <= 70
-        rights += [(scorer.score_pair(ref, (synthesize(word, voice=v, sr=SR), SR)).score, word, v) for v in RIGHT_VOICES]
-    return caught, sorted(rights)
+    mistakes, rights = score_mistakes_and_rights(scorer)
+    return sum(s <= 70 for s, _ in mistakes), sorted(rights)
 
 
 def narrow_reference(scorer, tmp: Path) -> list[tuple[str, str, float, float]]:

@@ -27,6 +27,19 @@ MISTAKES = ("불→풀, 거리→고리, 방→빵, 학교→하교, 물→무, 
 RIGHT_VOICES = ("ko+m3", "ko+f2", "ko+klatt2")  # three other voices saying the reference word right
 
 
+def score_mistakes_and_rights(scorer) -> tuple[list, list]:
+    """([(score, "불→풀")] for the 20 mistakes, [(score, word, voice)] for the right takes) — also
+    what bench/candidate_checks.py runs on a candidate model."""
+    mistakes, rights = [], []
+    for pair in MISTAKES.split(", "):
+        word, wrong = pair.split("→")
+        ref = scorer.features((synthesize(word, voice="ko", sr=SR), SR))
+        mistakes.append((scorer.score_pair(ref, (synthesize(wrong, voice="ko", sr=SR), SR)).score, pair))
+        rights += [(scorer.score_pair(ref, (synthesize(word, voice=v, sr=SR), SR)).score, word, v)
+                   for v in RIGHT_VOICES]
+    return mistakes, rights
+
+
 @pytest.fixture(scope="module")
 def scorer():
     from models import Scorer
@@ -57,13 +70,7 @@ def test_named_case_speed_a_right_word_scores_70_at_any_rate(scorer):
 def test_named_case_korean_one_sound_mistakes_cost_points_right_takes_do_not(scorer):
     """The 20 one-sound mistakes score ≤ 70 in ≥ 15 of 20; each reference word said right by
     three other voices scores ≥ 80."""
-    mistakes, rights = [], []
-    for pair in MISTAKES.split(", "):
-        word, wrong = pair.split("→")
-        ref = scorer.features((synthesize(word, voice="ko", sr=SR), SR))
-        mistakes.append((scorer.score_pair(ref, (synthesize(wrong, voice="ko", sr=SR), SR)).score, pair))
-        rights += [(scorer.score_pair(ref, (synthesize(word, voice=v, sr=SR), SR)).score, word, v)
-                   for v in RIGHT_VOICES]
+    mistakes, rights = score_mistakes_and_rights(scorer)
     caught = sum(s <= 70 for s, _ in mistakes)
     assert caught >= 15, f"{caught}/20 mistakes score <= 70: {[(p, round(s)) for s, p in mistakes]}"
     assert min(rights)[0] >= 80, f"right takes below 80: {[r for r in rights if r[0] < 80]}"
