@@ -397,6 +397,45 @@ def test_a_take_length_in_range_is_kept(tmp_path, caplog):
     assert "longest take" not in caplog.text
 
 
+@pytest.mark.parametrize("key, bad, message", [
+    ("strictness", "loose", "strictness 'loose' is not one of gentle, normal, strict: using normal"),
+    ("keep_takes", 0, "number of takes kept 0 is not a whole number of 1 or more: using 200"),
+    ("keep_takes", "abc", "number of takes kept 'abc' is not a whole number of 1 or more: using 200"),
+    ("keep_takes", 2.5, "number of takes kept 2.5 is not a whole number of 1 or more: using 200"),
+    ("keep_takes", True, "number of takes kept True is not a whole number of 1 or more: using 200"),
+    ("keep_takes", float("inf"), "number of takes kept inf is not a whole number of 1 or more: using 200"),
+    ("idle_timeout_s", -5, "idle time -5 is not a number of seconds above 0: using 90 s"),
+    ("idle_timeout_s", "x", "idle time 'x' is not a number of seconds above 0: using 90 s"),
+    ("max_record_s", "abc", "longest take 'abc' is not 1-60 s: using 5 s"),
+])
+def test_an_unreadable_configured_value_falls_back_to_the_default_with_a_warning_naming_the_key(tmp_path, caplog,
+                                                                                                key, bad, message):
+    """A hand-edited value the kiosk cannot use: the default, and a warning in the log that says which
+    key held what and what is used instead. JSON's Infinity as keep_takes used to stop the kiosk at start."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {key: bad, "lang": "en"}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        settings = load_settings(path)
+    assert getattr(settings, key) == getattr(KioskSettings, key) and settings.lang == "en"
+    assert f'{message} ("{key}" in config.json)' in caplog.text
+
+
+@pytest.mark.parametrize("key, written, read", [
+    ("strictness", "Strict", "strict"), ("strictness", " STRICT ", "strict"), ("strictness", "Gentle", "gentle"),
+    ("keep_takes", "50", 50), ("keep_takes", " 7 ", 7), ("keep_takes", 30.0, 30), ("keep_takes", "1e3", 1000),
+    ("idle_timeout_s", "30", 30.0), ("idle_timeout_s", " 12.5 ", 12.5), ("idle_timeout_s", 45, 45.0),
+    ("max_record_s", "8", 8.0),
+])
+def test_a_configured_strictness_or_number_is_read_in_any_case_and_from_a_numeric_string(tmp_path, caplog, key,
+                                                                                         written, read):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"kiosk": {key: written}}), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        value = getattr(load_settings(path), key)
+    assert value == read and type(value) is type(read)
+    assert "is not" not in caplog.text
+
+
 def test_holding_the_title_asks_for_the_code(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w = kiosk.window

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -45,35 +46,45 @@ class KioskSettings:
     keep_takes: int = 200
 
     def __post_init__(self) -> None:
-        if self.strictness not in STRICTNESS_LEVELS:
-            object.__setattr__(self, "strictness", "normal")
-        # A hand-edited "EN" or " espeak-ng" means what it says; only an unknown name falls back.
-        lang = str(self.lang).strip().lower()
-        if lang in LANGUAGES:
-            object.__setattr__(self, "lang", lang)
-        engine = str(self.tts_engine).strip().lower()
-        engine = TTS_ENGINE_ALIASES.get(engine, engine)
-        if engine in TTS_ENGINES:
-            object.__setattr__(self, "tts_engine", engine)
-        if self.lang not in LANGUAGES:
-            log.warning("the configured language %r is not one of %s: using %s", self.lang, ", ".join(LANGUAGES),
-                        LANGUAGES[0])
-            object.__setattr__(self, "lang", LANGUAGES[0])
-        if self.tts_engine not in TTS_ENGINES:
-            log.warning("the configured voice engine %r is not one of %s: using auto", self.tts_engine,
-                        ", ".join(TTS_ENGINES))
-            object.__setattr__(self, "tts_engine", "auto")
+        # A hand-edited "EN", " Strict", "espeak-ng" or "30" means what it says; only a value that cannot
+        # be read that way falls back to the default, with a warning that names the key.
+        object.__setattr__(self, "word_list", str(self.word_list))
+        object.__setattr__(self, "operator_pin", str(self.operator_pin))
+        self._choose("lang", "language", LANGUAGES)
+        self._choose("tts_engine", "voice engine", TTS_ENGINES, aliases=TTS_ENGINE_ALIASES)
+        self._choose("strictness", "strictness", STRICTNESS_LEVELS)
         if not (self.operator_pin.isdigit() and 4 <= len(self.operator_pin) <= 8):
             log.warning("the configured operator code is not 4-8 digits: using the default %s", DEFAULT_PIN)
             object.__setattr__(self, "operator_pin", DEFAULT_PIN)
         low, high = MAX_RECORD_RANGE_S
-        if not low <= self.max_record_s <= high:  # also NaN; 0 would fail every take at the recorder
-            log.warning("the configured longest take %r is not %g-%g s: using 5 s", self.max_record_s, low, high)
-            object.__setattr__(self, "max_record_s", 5.0)
-        if self.keep_takes < 1:
-            object.__setattr__(self, "keep_takes", 200)
-        if not self.idle_timeout_s > 0:
-            object.__setattr__(self, "idle_timeout_s", 90.0)
+        # Out of range also catches NaN; 0 would fail every take at the recorder.
+        self._measure("max_record_s", "longest take", lambda s: low <= s <= high, f"{low:g}-{high:g} s", unit=" s")
+        self._measure("idle_timeout_s", "idle time", lambda s: s > 0, "a number of seconds above 0", unit=" s")
+        # Whole numbers only: int() of inf (JSON's Infinity) would stop the kiosk at start.
+        self._measure("keep_takes", "number of takes kept", lambda n: n >= 1 and n.is_integer(),
+                      "a whole number of 1 or more", kind=int)
+
+    def _choose(self, key: str, what: str, names: tuple, *, aliases: dict | None = None) -> None:
+        """Set `key` to its value read in any case, spaces trimmed, through `aliases`, when that is one
+        of `names`; else to the class default."""
+        value = getattr(self, key)
+        name = str(value).strip().lower()
+        name = (aliases or {}).get(name, name)
+        if name not in names:
+            name = getattr(type(self), key)
+            _fall_back(key, what, value, f"one of {', '.join(names)}", name)
+        object.__setattr__(self, key, name)
+
+    def _measure(self, key: str, what: str, fits: Callable[[float], bool], rule: str, *, kind: type = float,
+                 unit: str = "") -> None:
+        """Set `key` to its value read as a number (12, 12.5, " 12 ", "12") when `fits` holds; else to
+        the class default."""
+        value, default = getattr(self, key), getattr(type(self), key)
+        number = _number(value)
+        if number is None or not fits(number):
+            _fall_back(key, what, value, rule, f"{default:g}{unit}")
+            number = default
+        object.__setattr__(self, key, kind(number))
 
     def with_changes(self, **changes) -> "KioskSettings":
         return replace(self, **changes)
@@ -84,19 +95,26 @@ def load_settings(path: Path | None = None) -> KioskSettings:
     from core.paths import config_path
 
     data = _read_config(path or config_path()).get(CONFIG_KEY, {})
-    known = {f.name: f.type for f in fields(KioskSettings)}
-    values = {}
-    for name, value in (data.items() if isinstance(data, dict) else ()):
-        if name not in known:
-            continue
-        default = getattr(KioskSettings, name)
-        try:
-            values[name] = type(default)(value)
-        except (TypeError, ValueError):
-            continue
+    known = {f.name for f in fields(KioskSettings)}
+    # Values go in as written: KioskSettings reads them (and warns about what it cannot read).
+    values = {name: value for name, value in (data.items() if isinstance(data, dict) else ()) if name in known}
     settings = KioskSettings(**values)
     pin = os.environ.get("MALSORI_KIOSK_PIN")
     return settings.with_changes(operator_pin=pin) if pin else settings
+
+
+def _number(value) -> float | None:
+    """12, 12.5, " 12 ", "1e3" as a float (also nan, inf); None for what is no number: "abc", true, [3], null."""
+    if isinstance(value, bool):  # JSON true is no count of takes or seconds
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _fall_back(key: str, what: str, value, rule: str, used: str) -> None:
+    log.warning("the configured %s %r is not %s: using %s (\"%s\" in config.json)", what, value, rule, used, key)
 
 
 def save_settings(settings: KioskSettings, path: Path | None = None) -> Path:
