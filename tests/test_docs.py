@@ -82,6 +82,14 @@ def test_every_command_named_in_text_exists_with_its_options():
     assert not bad, "\n".join(bad)
 
 
+def test_every_option_says_what_it_does():
+    """`malsori CMD --help` gives every option a line of its own (what it does, and its default),
+    not just its name: a training knob without help sends the user into the source."""
+    bare = [f"{name} {action.option_strings[0]}" for name, sub in _subparsers(build_parser()).items()
+            for action in sub._actions if action.option_strings and not action.help]
+    assert not bare, "options without a help text: " + ", ".join(bare)
+
+
 def test_a_renamed_option_would_be_caught():
     parser = build_parser()
     with pytest.raises(SystemExit):

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
                    help="no festival references for English (espeak-ng only)")
     p.add_argument("--root", type=Path, default=Path("/"), help=argparse.SUPPRESS)  # tests: a fake source tree
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars on stderr")
     p.set_defaults(func=run)
 
 
