@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import time
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +61,29 @@ def test_each_channel_stores_the_take_as_that_channel_would():
     same = low_grade(y, sr=16_000, rng=np.random.default_rng(5))
     again = low_grade(y, sr=16_000, rng=np.random.default_rng(5))
     assert same[2] == again[2] and np.array_equal(same[0], again[0])  # a pure function of the seed
+
+
+@pytest.mark.parametrize("file_sr", [8000, 16_000, 44_100])
+def test_a_copy_is_at_its_channels_rate_whatever_the_files_rate(tmp_path, file_sr):
+    """A 16 kHz file (what make-corpus writes) is copied from its own samples, so the copies cached
+    under DATA/.low-grade-v1 stay valid; a file at another rate still gets a copy as long as the
+    take, at 8 kHz or 16 kHz as the channels say."""
+    from core.audio import resample
+    from training.channel_copies import make_copy
+
+    y = 0.3 * speak("사과", voice="ko")  # 16 kHz
+    original = tmp_path / "audio" / "take.wav"
+    original.parent.mkdir()
+    sf.write(original, resample(y, orig_sr=16_000, sr=file_sr), file_sr, subtype="PCM_16")
+    copy = make_copy(tmp_path, str(original))
+    info = sf.info(str(copy))
+    assert info.samplerate in (8000, 16_000) and abs(info.duration - len(y) / 16_000) < 0.01
+    if file_sr == 16_000:
+        stored, _ = sf.read(original, dtype="float32")
+        x, sr, subtype = low_grade(stored, sr=16_000, rng=np.random.default_rng(zlib.crc32(copy.name.encode())))
+        expected = io.BytesIO()
+        sf.write(expected, x, sr, subtype=subtype, format="WAV")
+        assert copy.read_bytes() == expected.getvalue()
 
 
 def test_steps_on_low_grade_copies_make_the_recognizer_spell_them_better(corpus):

@@ -19,6 +19,10 @@ import numpy as np
 from .dataset import ManifestError, PairRecord, load_images
 
 COPIES_DIR = ".low-grade-v1"  # bump when training.augment.low_grade changes what it makes
+# Every copy starts from its file at this rate, whatever rate the file has: low_grade keeps it for
+# the full-band channel, so it is the "16k" of training.augment.LOW_GRADE_CHANNELS, not a corpus
+# rate. make-corpus writes 16 kHz (CorpusConfig.sr): those files are read as they are.
+SOURCE_SR = 16_000
 
 
 def copy_path(data: Path, original: str, content: bytes) -> Path:
@@ -29,7 +33,8 @@ def copy_path(data: Path, original: str, content: bytes) -> Path:
 
 
 def make_copy(data: Path, original: str) -> Path:
-    """The low-grade copy of one corpus file (written atomically, unless it exists)."""
+    """The low-grade copy of one corpus file, at 8 kHz or SOURCE_SR whatever the file's own rate
+    (written atomically, unless it exists)."""
     import io
 
     import soundfile as sf
@@ -41,10 +46,9 @@ def make_copy(data: Path, original: str) -> Path:
 
     out = copy_path(data, original, Path(original).read_bytes())
     if not out.is_file():
-        sr = 16000
-        y = load_audio(original, sr=sr)
+        y = load_audio(original, sr=SOURCE_SR)
         rng = np.random.default_rng(zlib.crc32(out.name.encode()))  # the channel and dither follow the name
-        x, out_sr, subtype = low_grade(y, sr=sr, rng=rng)
+        x, out_sr, subtype = low_grade(y, sr=SOURCE_SR, rng=rng)
         buf = io.BytesIO()
         sf.write(buf, x, out_sr, subtype=subtype, format="WAV")
         try:
