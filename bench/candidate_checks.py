@@ -30,15 +30,9 @@ def named_cases(scorer) -> tuple[int, list[tuple[float, str, str]]]:
 
 def narrow_reference(scorer, tmp: Path) -> list[tuple[str, str, float, float]]:
     """(word, voice, clean pair score, score against the 8 kHz dithered reference)."""
-    from tests.test_shipped_model import LOW_GRADE, SR, low_grade, take
+    from tests.test_shipped_model import LOW_GRADE, score_against_a_narrow_reference
 
-    rows = []
-    for word, voice in LOW_GRADE:
-        y = take(word, voice=voice)
-        clean = scorer.score_pair(scorer.features((take(word, voice="ko"), SR)), (y, SR)).score
-        ref = scorer.features(low_grade(take(word, voice="ko"), tmp / "ref.wav"))
-        rows.append((word, voice, clean, scorer.score_pair(ref, (y, SR)).score))
-    return rows
+    return [(word, voice, *score_against_a_narrow_reference(scorer, word, voice, tmp)[:2]) for word, voice in LOW_GRADE]
 
 
 def main() -> int:
