@@ -138,10 +138,14 @@ def test_an_engine_that_cannot_say_a_word_costs_that_take_not_the_word(tmp_path,
 def test_a_failing_kokoro_reference_is_counted_under_kokoro_not_the_take_s_engine(tmp_path, monkeypatch):
     """With every extra row on a Kokoro reference, a Kokoro that cannot speak fails every row
     before its take is made: the run counts those under kokoro, not under festival (whose
-    voice never ran), so an operator looks at the engine that broke."""
+    voice never ran), so an operator looks at the engine that broke; and it asks Kokoro once
+    per word, not again for each row on that word's reference."""
     from training import engines
 
+    asked = []
+
     def no_kokoro(self, ipa, **_):
+        asked.append(ipa)
         raise CorpusError(f"Kokoro has no token for 'ʍ' in {ipa!r}")
 
     monkeypatch.setattr(engines.Kokoro, "synthesize", no_kokoro)  # no word of the shipped lists trips it
@@ -154,6 +158,7 @@ def test_a_failing_kokoro_reference_is_counted_under_kokoro_not_the_take_s_engin
     festival_words = {r["word"] for r in read_manifest(tmp_path / "c") if r["split"] == "train"}
     assert set(failed) == {"kokoro"}, failed
     assert failed["kokoro"]["attempts"] == len(train_val) + len(festival_words) > len(train_val)
+    assert len(asked) == len(train_val)  # each entry's reference is tried once, not once per row that needs it
     assert {r["engine"] for r in read_manifest(tmp_path / "c")} == {"espeak-ng"}
 
 

@@ -481,7 +481,8 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
     espeak-ng's, and half of those an espeak-ng take. A take an engine cannot make (festival
     silent on "€", a symbol Kokoro lacks) is left out and appended to `failed` as
     (engine, why), engine being the one that failed (kokoro for the Kokoro reference, espeak-ng
-    for an espeak-ng take on it); the entry's other takes stay.
+    for an espeak-ng take on it); the entry's other takes stay. The Kokoro reference is tried once
+    per entry: every row drawn onto a reference that failed is left out without asking again.
     """
     e, rows, neural = task.entry, [], None
     j = 0
@@ -501,7 +502,13 @@ def extra_attempts(task: EntryTask, audible: list, *, cfg: CorpusConfig, out: _A
             try:
                 if rng.random() < cfg.neural_reference_fraction and cfg.engines.get("kokoro"):
                     failing = "kokoro"
-                    neural = neural or _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
+                    if neural is None:  # once per entry: a word Kokoro cannot say fails every row alike
+                        try:
+                            neural = _kokoro_reference(task, cfg=cfg, out_dir=out.out_dir)
+                        except MalsoriError as exc:
+                            neural = exc
+                    if isinstance(neural, MalsoriError):
+                        raise neural.with_traceback(None)
                     ref, ref_voice = neural
                     if rng.random() < 0.5:
                         att_engine = "espeak-ng"
