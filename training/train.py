@@ -34,6 +34,7 @@ from .dataset import (
     usable,
 )
 from .metrics import fit_calibration, validation_metrics
+from .options import add_architecture_options, add_machine_options, add_run_options
 
 
 @dataclass(frozen=True)
@@ -481,17 +482,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how the recognizer reads a take: nats taken off the CTC blank before each frame's best "
                    "symbol is chosen, so short sounds are not lost to the blank (default: the --init model's, "
                    "else 0)")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="seed of the weights, pairs, augmentation and val subset (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="pairs per step (default: %(default)s)")
-    p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch,
-                   help="training steps between two validations (default: %(default)s)")
-    p.add_argument("--max-epochs", type=int, default=d.max_epochs, help="epochs at most (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help="epochs without a better val AUC before stopping (default: %(default)s)")
-    p.add_argument("--max-minutes", type=float, default=d.max_minutes,
-                   help="wall-clock cap of the run (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
+    add_run_options(p, d, batch_unit="pairs")
     p.add_argument("--lr-decay", choices=("none", "cosine"), default=d.lr_decay,
                    help="cosine: the learning rate falls to 0 over --max-epochs (default: %(default)s)")
     p.add_argument("--margin", type=float, default=d.margin,
@@ -505,26 +496,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--take-anchor-share", type=float, default=d.take_anchor_share,
                    help="share of pairs compared against another correct take of the word instead of its reference "
                         "(default: %(default)s)")
+    p.add_argument("--val-max-pairs", type=int, default=d.val_max_pairs,
+                   help="validation pairs at most (a fixed, seeded subset; default: %(default)s)")
+    add_architecture_options(p, d)
     p.add_argument("--distance-power", type=float, default=d.distance_power,
                    help="pair distance = power mean of the aligned frame costs, this power; without --init "
                         "(default: %(default)s)")
-    p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels,
-                   help=f"conv channels, comma-separated, without --init (default: {','.join(map(str, d.channels))})")
-    p.add_argument("--embed-dim", type=int, default=d.embed_dim,
-                   help="per-frame embedding size, without --init (default: %(default)s)")
-    p.add_argument("--context-layers", type=int, default=d.context_layers,
-                   help="dilated temporal conv layers after the embedding, without --init (default: %(default)s)")
     p.add_argument("--no-band-norm", dest="band_norm", action="store_false",
                    help="keep each mel band's level instead of subtracting its mean over the take, without --init")
-    p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins,
-                   help="random ± mel-band shift of each training image (default: %(default)s)")
-    p.add_argument("--val-max-pairs", type=int, default=d.val_max_pairs,
-                   help="validation pairs at most (a fixed, seeded subset; default: %(default)s)")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads (default: %(default)s)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
                    help="auto: cuda when torch sees a GPU, else cpu (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=d.jobs, help="preprocessing worker processes (default: %(default)s)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars on stderr")
+    add_machine_options(p, d)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

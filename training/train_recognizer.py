@@ -27,6 +27,7 @@ from core.errors import UsageError
 
 from .channel_copies import COPIES_DIR
 from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
+from .options import add_architecture_options, add_machine_options, add_run_options
 
 PHONEMES_FORMAT = "malsori-phonemes"
 
@@ -503,19 +504,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = PhonemeTrainConfig(data="", out="")
     p.add_argument("--data", required=True, type=Path, help="corpus folder made by `malsori make-corpus`")
     p.add_argument("--out", required=True, type=Path, help="where to write the recognizer (.pt)")
-    p.add_argument("--seed", type=int, default=d.seed,
-                   help="seed of the weights, batches and augmentation (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="files per step (default: %(default)s)")
-    p.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch,
-                   help="training steps between two validations (default: %(default)s)")
-    p.add_argument("--max-epochs", type=int, default=d.max_epochs, help="epochs at most (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=d.patience,
-                   help="epochs without a better validation score before stopping (default: %(default)s)")
-    p.add_argument("--max-minutes", type=float, default=d.max_minutes,
-                   help="wall-clock cap of the run (default: %(default)s)")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
-    p.add_argument("--freq-shift-bins", type=int, default=d.freq_shift_bins,
-                   help="random ± mel-band shift of each training image (default: %(default)s)")
+    add_run_options(p, d, batch_unit="files")
     p.add_argument("--init", default=d.init, metavar="CKPT",
                    help="fine-tune this recognizer: a `train-phonemes` file or a malsori checkpoint with one "
                         "(e.g. assets/models/malsori.pt); its symbols and front end are kept, corpus files with "
@@ -553,15 +542,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "dithered, μ-law; written once into DATA/%s); early stopping then scores the mean of the clean "
                    "val AUC and the val AUCs with low-grade attempts and with low-grade references (default: "
                    "%%(default)s, off)" % COPIES_DIR)
-    p.add_argument("--channels", type=lambda s: tuple(int(c) for c in s.split(",")), default=d.channels,
-                   help=f"conv channels, comma-separated, without --init (default: {','.join(map(str, d.channels))})")
-    p.add_argument("--embed-dim", type=int, default=d.embed_dim,
-                   help="per-frame embedding size, without --init (default: %(default)s)")
-    p.add_argument("--context-layers", type=int, default=d.context_layers,
-                   help="dilated temporal conv layers after the embedding, without --init (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=d.jobs, help="preprocessing worker processes (default: %(default)s)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars on stderr")
+    add_architecture_options(p, d)
+    add_machine_options(p, d)
 
 
 def run(args: argparse.Namespace) -> int:
