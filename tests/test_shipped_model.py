@@ -246,7 +246,13 @@ def score_against_a_narrow_reference(scorer, word: str, voice: str, tmp) -> tupl
     return clean, scorer.score_pair(ref, (y, SR)).score, ref
 
 
-@pytest.mark.parametrize("word,voice", LOW_GRADE)
+# Takes that lost 35–72 points as 8 kHz 8-bit dithered files before the recognizer was fine-tuned
+# on such copies (`train-phonemes --channel-share`, REPORT.md "Low-grade audio"); at most 9 now.
+# Not every take gets there: bench/low_grade_audio.py counts the rest (새 by ko+f4 still loses 52).
+LOW_GRADE_HARDEST = (("새", "ko+m5"), ("찾다", "ko+klatt3"), ("셋", "ko+klatt3"), ("왜", "ko+klatt3"), ("꽃", "ko+f4"))
+
+
+@pytest.mark.parametrize("word,voice", LOW_GRADE + LOW_GRADE_HARDEST)
 def test_an_8_khz_8_bit_dithered_take_scores_within_20_points_of_the_clean_take(shipped, tmp_path, word, voice):
     ref = shipped.features((take(word, voice="ko"), SR))
     y = take(word, voice=voice)
