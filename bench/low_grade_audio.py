@@ -39,6 +39,8 @@ def main() -> int:
     parser.add_argument("--peak", type=float, default=0.5, help="each take scaled to this peak, 0 = as made (default: %(default)s)")
     parser.add_argument("--without-channel-matching", action="store_true")
     args = parser.parse_args()
+    if args.step < 1 or args.pad < 0 or args.peak < 0 or args.peak > 1:
+        parser.error("--step must be 1 or more, --pad 0 or more, --peak in [0, 1]")
 
     import soundfile as sf
 

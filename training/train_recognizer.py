@@ -538,8 +538,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="SpecAugment: this many masked runs of mel bands per image (0 = off)")
     p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands (default: %(default)s)")
     p.add_argument("--channel-share", type=float, default=d.channel_share, metavar="S",
-                   help="share of the corpus files in each batch served as a low-grade copy (8 kHz, 8-bit "
-                   "dithered, μ-law; written once into DATA/%s); early stopping then scores the mean of the clean "
+                   help="share of the corpus files in each batch served as a low-grade copy (one per file: 8 kHz "
+                   "8-bit dithered, 8 kHz 16-bit, 8 kHz μ-law or 16 kHz 8-bit dithered; written once into DATA/%s); early stopping then scores the mean of the clean "
                    "val AUC and the val AUCs with low-grade attempts and with low-grade references (default: "
                    "%%(default)s, off)" % COPIES_DIR)
     add_architecture_options(p, d)
