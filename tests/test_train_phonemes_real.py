@@ -170,7 +170,8 @@ def test_out_of_range_options_are_refused_before_any_work(corpus, realset, tmp_p
 def test_options_that_need_another_say_so(corpus, realset, tmp_path, capsys):
     base = ["train-phonemes", "--data", str(corpus), "--out", str(tmp_path / "p.pt"), "--max-epochs", "1", "--no-progress"]
     assert main([*base, "--keep", "0.5"]) == 2 and "--init" in capsys.readouterr().err
-    for option in (["--real-langs", "en"], ["--real-share", "0.5"], ["--real-val-weight", "0.8"]):
+    for option in (["--real-langs", "en"], ["--real-share", "0.5"], ["--real-val-weight", "0.8"],
+                   ["--real-share", "0.25"], ["--real-val-weight", "0.5"]):  # the default values too
         assert main([*base, *option]) == 2  # not ignored without a word
         err = capsys.readouterr().err
         assert option[0] in err and "pass --real too" in err and len(err.splitlines()) == 1

@@ -517,11 +517,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pairs join early stopping (a front-end image cache is written into DIR)")
     p.add_argument("--real-langs", nargs="+", default=list(d.real_langs), metavar="LANG",
                    help="train on the real takes of these languages only (e.g. en); default: every language")
-    p.add_argument("--real-share", type=float, default=d.real_share,
-                   help="share of each batch drawn from the real takes, in [0, 1) (with --real; default: %(default)s)")
-    p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
+    # default None: given at all without --real is refused (run), even at the default value
+    p.add_argument("--real-share", type=float, default=None,
+                   help=f"share of each batch drawn from the real takes, in [0, 1) (with --real; default: {d.real_share})")
+    p.add_argument("--real-val-weight", type=float, default=None,
                    help="early stopping keeps the epoch with the best (1 - W) × synthetic val AUC + "
-                        "W × real val AUC (with --real; default: %(default)s)")
+                        f"W × real val AUC (with --real; default: {d.real_val_weight})")
     p.add_argument("--keep", type=float, default=d.keep,
                    help="with --init: validate and save start + KEEP × (trained - start), a weight-space "
                         "interpolation that keeps more of the start's skills, in [0, 1] (1 = the trained weights; default: %(default)s)")
@@ -547,7 +548,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    kwargs = {k: v for k, v in vars(args).items() if k in PhonemeTrainConfig.__dataclass_fields__}
+    for name in ("real_share", "real_val_weight"):
+        if getattr(args, name) is not None and not args.real:
+            raise UsageError(f"--{name.replace('_', '-')} only means something with --real DIR: pass --real too")
+    kwargs = {k: v for k, v in vars(args).items() if k in PhonemeTrainConfig.__dataclass_fields__ and v is not None}
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
     kwargs["real_langs"] = tuple(kwargs.get("real_langs") or ())
     for key in ("init", "real"):
