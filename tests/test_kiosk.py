@@ -407,6 +407,8 @@ def test_a_take_length_in_range_is_kept(tmp_path, caplog):
     ("idle_timeout_s", -5, "idle time -5 is not a number of seconds above 0: using 90 s"),
     ("idle_timeout_s", "x", "idle time 'x' is not a number of seconds above 0: using 90 s"),
     ("max_record_s", "abc", "longest take 'abc' is not 1-60 s: using 5 s"),
+    ("word_list", None, "word list None is not a list name: using the language's first list"),
+    ("word_list", 3, "word list 3 is not a list name: using the language's first list"),
 ])
 def test_an_unreadable_configured_value_falls_back_to_the_default_with_a_warning_naming_the_key(tmp_path, caplog,
                                                                                                 key, bad, message):

@@ -48,7 +48,9 @@ class KioskSettings:
     def __post_init__(self) -> None:
         # A hand-edited "EN", " Strict", "espeak-ng" or "30" means what it says; only a value that cannot
         # be read that way falls back to the default, with a warning that names the key.
-        object.__setattr__(self, "word_list", str(self.word_list))
+        if not isinstance(self.word_list, str):  # JSON null or 3 is no list name (str() made "None" of null)
+            _fall_back("word_list", "word list", self.word_list, "a list name", "the language's first list")
+            object.__setattr__(self, "word_list", "")
         object.__setattr__(self, "operator_pin", str(self.operator_pin))
         self._choose("lang", "language", LANGUAGES)
         self._choose("tts_engine", "voice engine", TTS_ENGINES, aliases=TTS_ENGINE_ALIASES)
