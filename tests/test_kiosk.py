@@ -345,7 +345,7 @@ def test_an_invalid_configured_code_falls_back_to_the_default_with_a_warning(tmp
 
 @pytest.mark.parametrize("key, bad, fallback, message", [
     ("lang", "fr", "ko", "language 'fr' is not one of ko, en: using ko"),
-    ("tts_engine", "google", "auto", "voice engine 'google' is not one of auto, gtts, espeak: using auto"),
+    ("tts_engine", "festival", "auto", "voice engine 'festival' is not one of auto, gtts, espeak: using auto"),
 ])
 def test_an_unknown_configured_language_or_voice_engine_falls_back_with_a_warning(tmp_path, caplog, key, bad,
                                                                                    fallback, message):
@@ -361,7 +361,7 @@ def test_an_unknown_configured_language_or_voice_engine_falls_back_with_a_warnin
 
 @pytest.mark.parametrize("key, written, read", [
     ("lang", "EN", "en"), ("lang", " ko ", "ko"),
-    ("tts_engine", "espeak-ng", "espeak"), ("tts_engine", "eSpeak-NG ", "espeak"), ("tts_engine", "gTTS", "gtts"),
+    ("tts_engine", "espeak-ng", "espeak"), ("tts_engine", "eSpeak-NG ", "espeak"), ("tts_engine", "gTTS", "gtts"), ("tts_engine", "Google", "gtts"),
     ("tts_engine", " Auto", "auto"),
 ])
 def test_a_configured_language_or_voice_engine_is_read_in_any_case_and_by_its_documented_name(tmp_path, caplog,

@@ -16,7 +16,7 @@ STRICTNESS_LEVELS = ("gentle", "normal", "strict")
 LANGUAGES = ("ko", "en")
 TTS_ENGINES = ("auto", *ENGINES)
 # Names a hand-edited config may use for an engine: the docs call the offline voice "espeak-ng".
-TTS_ENGINE_ALIASES = {"espeak-ng": "espeak", "espeak_ng": "espeak"}
+TTS_ENGINE_ALIASES = {"espeak-ng": "espeak", "espeak_ng": "espeak", "google": "gtts"}  # gTTS is Google's voice
 MAX_RECORD_RANGE_S = (1.0, 60.0)  # shorter cuts a word off; longer only delays a take whose end was missed
 DEFAULT_PIN = "2580"  # change it in config.json ("kiosk": {"operator_pin": …}); MALSORI_KIOSK_PIN overrides
 CONFIG_KEY = "kiosk"
