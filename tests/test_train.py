@@ -348,6 +348,13 @@ def test_the_train_and_train_phonemes_commands(tiny, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("malsori: error:") and err.count("\n") == 1 and "not found" in err
 
+    for command in ("train", "train-phonemes"):  # a fine-tune keeps its start's shape: a shape option is refused
+        assert main([command, "--data", str(tiny), "--out", str(tmp_path / "x.pt"), "--init", str(model),
+                     "--embed-dim", "32", *quick]) == 2
+        err = capsys.readouterr().err
+        assert "--embed-dim" in err and "--init" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.pt").exists()
+
 
 def test_the_blank_penalty_travels_in_the_checkpoint_and_older_files_read_without_it(tmp_path):
     from pathlib import Path

@@ -32,14 +32,30 @@ def add_run_options(p: argparse.ArgumentParser, d, *, batch_unit: str) -> None:
                    help="random ± mel-band shift of each training image (default: %(default)s)")
 
 
+ARCHITECTURE = ("channels", "embed_dim", "context_layers")
+
+
 def add_architecture_options(p: argparse.ArgumentParser, d) -> None:
-    """The encoder's shape; a fine-tune (--init) keeps its start's."""
-    p.add_argument("--channels", type=channel_list, default=d.channels,
+    """The encoder's shape; a fine-tune (--init) keeps its start's. Default None (not given), so
+    that `architecture(args)` can refuse them with --init instead of ignoring them."""
+    p.add_argument("--channels", type=channel_list, default=None,
                    help=f"conv channels, comma-separated, without --init (default: {','.join(map(str, d.channels))})")
-    p.add_argument("--embed-dim", type=int, default=d.embed_dim,
-                   help="per-frame embedding size, without --init (default: %(default)s)")
-    p.add_argument("--context-layers", type=int, default=d.context_layers,
-                   help="dilated temporal conv layers after the embedding, without --init (default: %(default)s)")
+    p.add_argument("--embed-dim", type=int, default=None,
+                   help=f"per-frame embedding size, without --init (default: {d.embed_dim})")
+    p.add_argument("--context-layers", type=int, default=None,
+                   help=f"dilated temporal conv layers after the embedding, without --init (default: {d.context_layers})")
+
+
+def architecture(args: argparse.Namespace) -> dict:
+    """The shape options given on the command line (the rest keep the config's defaults); refused
+    with --init, whose network keeps its own shape."""
+    from core.errors import UsageError
+
+    given = {name: getattr(args, name) for name in ARCHITECTURE if getattr(args, name, None) is not None}
+    if given and getattr(args, "init", None):
+        option = "--" + next(iter(given)).replace("_", "-")
+        raise UsageError(f"{option} shapes a new network; a fine-tune (--init) keeps its start's shape: leave {option} out")
+    return given
 
 
 def add_machine_options(p: argparse.ArgumentParser, d) -> None:

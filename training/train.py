@@ -34,7 +34,7 @@ from .dataset import (
     usable,
 )
 from .metrics import fit_calibration, validation_metrics
-from .options import add_architecture_options, add_machine_options, add_run_options
+from .options import ARCHITECTURE, add_architecture_options, add_machine_options, add_run_options, architecture
 
 
 @dataclass(frozen=True)
@@ -510,8 +510,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    names = set(TrainConfig.__dataclass_fields__)
-    kwargs = {k: v for k, v in vars(args).items() if k in names}
+    names = set(TrainConfig.__dataclass_fields__) - set(ARCHITECTURE)
+    kwargs = {k: v for k, v in vars(args).items() if k in names} | architecture(args)
     if kwargs.get("blank_penalty") is not None and not 0 <= kwargs["blank_penalty"] < 10:
         from core.errors import UsageError
 
