@@ -27,7 +27,7 @@ from core.errors import UsageError
 
 from .channel_copies import COPIES_DIR
 from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
-from .options import add_architecture_options, add_machine_options, add_run_options, architecture
+from .options import ARCHITECTURE, add_architecture_options, add_machine_options, add_run_options, architecture
 
 PHONEMES_FORMAT = "malsori-phonemes"
 
@@ -551,8 +551,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("real_share", "real_val_weight"):
         if getattr(args, name) is not None and not args.real:
             raise UsageError(f"--{name.replace('_', '-')} only means something with --real DIR: pass --real too")
-    kwargs = {k: v for k, v in vars(args).items() if k in PhonemeTrainConfig.__dataclass_fields__ and v is not None}
-    kwargs |= architecture(args)
+    names = set(PhonemeTrainConfig.__dataclass_fields__) - set(ARCHITECTURE)  # as train.config_from_args
+    kwargs = {k: v for k, v in vars(args).items() if k in names and v is not None} | architecture(args)
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
     kwargs["real_langs"] = tuple(kwargs.get("real_langs") or ())
     for key in ("init", "real"):
