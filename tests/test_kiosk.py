@@ -406,6 +406,10 @@ def test_a_take_length_in_range_is_kept(tmp_path, caplog):
     ("keep_takes", float("inf"), "number of takes kept inf is not a whole number of 1 or more: using 200"),
     ("idle_timeout_s", -5, "idle time -5 is not a number of seconds above 0: using 90 s"),
     ("idle_timeout_s", "x", "idle time 'x' is not a number of seconds above 0: using 90 s"),
+    ("idle_timeout_s", float("inf"), "idle time inf is not a number of seconds above 0: using 90 s"),
+    ("idle_timeout_s", float("nan"), "idle time nan is not a number of seconds above 0: using 90 s"),
+    ("keep_takes", float("nan"), "number of takes kept nan is not a whole number of 1 or more: using 200"),
+    ("max_record_s", float("inf"), "longest take inf is not 1-60 s: using 5 s"),
     ("max_record_s", "abc", "longest take 'abc' is not 1-60 s: using 5 s"),
     ("word_list", None, "word list None is not a list name: using the language's first list"),
     ("word_list", 3, "word list 3 is not a list name: using the language's first list"),
@@ -420,6 +424,19 @@ def test_an_unreadable_configured_value_falls_back_to_the_default_with_a_warning
         settings = load_settings(path)
     assert getattr(settings, key) == getattr(KioskSettings, key) and settings.lang == "en"
     assert f'{message} ("{key}" in config.json)' in caplog.text
+
+
+def test_json_infinity_and_nan_as_written_by_hand_fall_back_to_the_defaults(tmp_path, caplog):
+    """Python's json reads Infinity, NaN and an overflowing 1e400 (as inf) from a hand-edited file:
+    an idle time of inf would never send the kiosk back to its start screen."""
+    path = tmp_path / "config.json"
+    path.write_text('{"kiosk": {"idle_timeout_s": 1e400, "keep_takes": NaN, "max_record_s": Infinity}}',
+                    encoding="utf-8")
+    with caplog.at_level("WARNING", logger="app.kiosk.settings"):
+        settings = load_settings(path)
+    assert (settings.idle_timeout_s, settings.keep_takes, settings.max_record_s) == (90.0, 200, 5.0)
+    for key in ("idle_timeout_s", "keep_takes", "max_record_s"):
+        assert f'("{key}" in config.json)' in caplog.text
 
 
 @pytest.mark.parametrize("key, written, read", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -61,7 +62,9 @@ class KioskSettings:
         low, high = MAX_RECORD_RANGE_S
         # Out of range also catches NaN; 0 would fail every take at the recorder.
         self._measure("max_record_s", "longest take", lambda s: low <= s <= high, f"{low:g}-{high:g} s", unit=" s")
-        self._measure("idle_timeout_s", "idle time", lambda s: s > 0, "a number of seconds above 0", unit=" s")
+        # Finite: an idle time of inf (JSON's Infinity, or 1e400) would never return to the start screen.
+        self._measure("idle_timeout_s", "idle time", lambda s: 0 < s < math.inf, "a number of seconds above 0",
+                      unit=" s")
         # Whole numbers only: int() of inf (JSON's Infinity) would stop the kiosk at start.
         self._measure("keep_takes", "number of takes kept", lambda n: n >= 1 and n.is_integer(),
                       "a whole number of 1 or more", kind=int)
