@@ -27,3 +27,31 @@ def test_init_keeps_the_start_models_front_end(tmp_path, capsys):
     assert tuned.preprocess == front_end
     assert tuned.pair.encoder.dims.n_mels == 48
     assert "val AUC" in capsys.readouterr().out  # it trained and validated on 48-band images
+
+
+def test_init_refuses_the_options_that_set_up_a_new_network(tmp_path, capsys):
+    """--no-band-norm and --distance-power make a new encoder, as --channels does: a fine-tune keeps
+    its start's, so with --init they are refused (one line, exit 2) instead of ignored without a word."""
+    import argparse
+
+    from training.train import add_arguments, config_from_args
+
+    start = tmp_path / "start.pt"
+    save_checkpoint(start, Checkpoint(PairScorer(FrameEncoder(EncoderDims()), Calibration(0.3, 0.05)),
+                                      PreprocessConfig(), {}))
+    out = tmp_path / "tuned.pt"
+    for option in (["--no-band-norm"], ["--distance-power", "1"], ["--distance-power", "2"]):  # 2: the default
+        assert main(["train", "--data", str(tmp_path), "--out", str(out), "--init", str(start), *option]) == 2
+        err = capsys.readouterr().err
+        assert option[0] in err and "--init" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    base = ["--data", str(tmp_path), "--out", str(out)]
+    new = config_from_args(p.parse_args([*base, "--no-band-norm", "--distance-power", "1"]))
+    assert (new.band_norm, new.distance_power) == (False, 1.0)  # a new network takes them
+    default = config_from_args(p.parse_args(base))
+    assert (default.band_norm, default.distance_power) == (True, 2.0)
+    tuned = config_from_args(p.parse_args([*base, "--init", str(start)]))
+    assert (tuned.band_norm, tuned.distance_power) == (True, 2.0)

@@ -46,15 +46,18 @@ def add_architecture_options(p: argparse.ArgumentParser, d) -> None:
                    help=f"dilated temporal conv layers after the embedding, without --init (default: {d.context_layers})")
 
 
-def architecture(args: argparse.Namespace) -> dict:
+def architecture(args: argparse.Namespace, *, more: tuple[tuple[str, str], ...] = ()) -> dict:
     """The shape options given on the command line (the rest keep the config's defaults); refused
-    with --init, whose network keeps its own shape."""
+    with --init, whose network keeps its own shape and front end. `more`: a command's own
+    (field, option) pairs that set up a new network too (default None: not given), refused alike."""
     from core.errors import UsageError
 
-    given = {name: getattr(args, name) for name in ARCHITECTURE if getattr(args, name, None) is not None}
+    options = {name: "--" + name.replace("_", "-") for name in ARCHITECTURE} | dict(more)
+    given = {name: getattr(args, name) for name in options if getattr(args, name, None) is not None}
     if given and getattr(args, "init", None):
-        option = "--" + next(iter(given)).replace("_", "-")
-        raise UsageError(f"{option} shapes a new network; a fine-tune (--init) keeps its start's shape: leave {option} out")
+        option = options[next(iter(given))]
+        raise UsageError(f"{option} shapes a new network; a fine-tune (--init) keeps its start's shape and front "
+                         f"end: leave {option} out")
     return given
 
 

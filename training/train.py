@@ -468,6 +468,10 @@ def train(cfg: TrainConfig) -> dict:
 # ----------------------------------------------------------------------------- command line
 
 
+# (field, option) that set up a new encoder beside the shape options (EncoderDims): a fine-tune keeps its start's
+NETWORK = (("distance_power", "--distance-power"), ("band_norm", "--no-band-norm"))
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     d = TrainConfig(data="", out="")
     p.add_argument("--data", required=True, type=Path, help="corpus folder with manifest.csv")
@@ -499,10 +503,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-max-pairs", type=int, default=d.val_max_pairs,
                    help="validation pairs at most (a fixed, seeded subset; default: %(default)s)")
     add_architecture_options(p, d)
-    p.add_argument("--distance-power", type=float, default=d.distance_power,
+    # default None (not given), as the shape options: refused with --init (config_from_args)
+    p.add_argument("--distance-power", type=float, default=None,
                    help="pair distance = power mean of the aligned frame costs, this power; without --init "
-                        "(default: %(default)s)")
-    p.add_argument("--no-band-norm", dest="band_norm", action="store_false",
+                        f"(default: {d.distance_power})")
+    p.add_argument("--no-band-norm", dest="band_norm", action="store_const", const=False, default=None,
                    help="keep each mel band's level instead of subtracting its mean over the take, without --init")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
                    help="auto: cuda when torch sees a GPU, else cpu (default: %(default)s)")
@@ -510,8 +515,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    names = set(TrainConfig.__dataclass_fields__) - set(ARCHITECTURE)
-    kwargs = {k: v for k, v in vars(args).items() if k in names} | architecture(args)
+    names = set(TrainConfig.__dataclass_fields__) - set(ARCHITECTURE) - {name for name, _ in NETWORK}
+    kwargs = {k: v for k, v in vars(args).items() if k in names} | architecture(args, more=NETWORK)
     if kwargs.get("blank_penalty") is not None and not 0 <= kwargs["blank_penalty"] < 10:
         from core.errors import UsageError
 
