@@ -332,6 +332,10 @@ def test_the_train_and_train_phonemes_commands(tiny, tmp_path, capsys):
     assert main(["train-phonemes", "--data", str(tiny), "--out", str(recognizer), "--batch-size", "8", *quick]) == 0
     said = capsys.readouterr().out.splitlines()  # an "epoch 1: …" line, then the summary
     assert said[-1].startswith("best epoch 1 of 1") and str(recognizer) in said[-1] and recognizer.is_file()
+    from training.train_recognizer import load_recognizer
+
+    config = load_recognizer(recognizer)[1]["config"]  # as files written before: numbers, not "not given"
+    assert (config["real"], config["real_share"], config["real_val_weight"]) == ("", 0.25, 0.5)
 
     model = tmp_path / "model.pt"
     assert main(["train", "--data", str(tiny), "--out", str(model), "--phonemes", str(recognizer),

@@ -116,6 +116,7 @@ def test_the_command_fine_tunes_with_real_takes_and_augmentation(corpus, realset
     recognizer, provenance = load_recognizer(out)
     assert provenance["config"]["real_share"] == 0.5 and provenance["config"]["freq_warp"] == 0.1
     assert provenance["config"]["keep"] == 0.5
+    assert provenance["config"]["real_val_weight"] == 0.5  # not given: the default, recorded as a number
     assert provenance["real"]["by_lang"] == {"en": 2, "de": 1}
     assert "real_val_auc" in provenance["history"][0] and provenance["init_metrics"]["real_val_auc"] >= 0
     assert recognizer.symbols == load_checkpoint(ROOT_MODEL).pair.recognizer.symbols  # the start's symbols kept
@@ -175,6 +176,18 @@ def test_options_that_need_another_say_so(corpus, realset, tmp_path, capsys):
         assert main([*base, *option]) == 2  # not ignored without a word
         err = capsys.readouterr().err
         assert option[0] in err and "pass --real too" in err and len(err.splitlines()) == 1
+    from core.errors import UsageError
+    from training.train_recognizer import PhonemeTrainConfig, train_phonemes
+
+    for option, field, value in ((["--real-share", "0.25"], "real_share", 0.25),
+                                 (["--real-val-weight", "0.5"], "real_val_weight", 0.5)):  # defaults, from code
+        assert main([*base, *option]) == 2
+        said = capsys.readouterr().err
+        with pytest.raises(UsageError) as refused:
+            train_phonemes(PhonemeTrainConfig(data=str(corpus), out=str(tmp_path / "p.pt"), max_epochs=1,
+                                              steps_per_epoch=1, threads=1, jobs=1, progress=False, **{field: value}))
+        assert said == f"malsori: error: {refused.value}\n"  # one refusal, one wording
+    assert not (tmp_path / "p.pt").exists()
     caches = sorted(realset.glob(".malsori-images-*"))
     assert main([*base, "--real", str(realset), "--real-langs", "xx"]) == 16
     assert "no train-split takes in xx" in capsys.readouterr().err

@@ -18,7 +18,7 @@ import argparse
 import io
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from .dataset import ManifestError, PairRecord, load_images, read_manifest, usab
 from .options import ARCHITECTURE, add_architecture_options, add_machine_options, add_run_options, architecture
 
 PHONEMES_FORMAT = "malsori-phonemes"
+REAL_DEFAULTS = {"real_share": 0.25, "real_val_weight": 0.5}  # PhonemeTrainConfig's None: not given
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,11 @@ class PhonemeTrainConfig:
     channel_share: float = 0.0
     init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
     real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
-    real_share: float = 0.25  # share of each batch drawn from the real takes (with --real)
+    # with --real: the share of each batch drawn from its takes, and w in the early-stopping score
+    # (1 - w) × synthetic val AUC + w × real val AUC. None: not given, REAL_DEFAULTS (real_options)
+    real_share: float | None = None
     real_langs: tuple[str, ...] = ()  # only the real takes of these languages ("en", "de", …); empty = all
-    real_val_weight: float = 0.5  # early-stopping score = (1 - w) × synthetic val AUC + w × real val AUC
+    real_val_weight: float | None = None
     # with --init: validate and save start + keep × (trained − start) (weight-space interpolation, as
     # WiSE-FT: the fine-tune's new voices with more of the start's espeak-ng skills); 1 = the trained weights
     keep: float = 1.0
@@ -423,6 +426,21 @@ def interpolate(start: dict, trained: dict, keep: float) -> dict:
     return {k: start[k] + keep * (v - start[k]) if v.is_floating_point() else v for k, v in trained.items()}
 
 
+def real_options(cfg: PhonemeTrainConfig) -> PhonemeTrainConfig:
+    """`cfg` with real_share and real_val_weight not given (None) set to REAL_DEFAULTS, so the
+    run and its provenance read numbers. An option for --real's takes given without --real is
+    refused, even at its default value, rather than ignored without a word."""
+    if not cfg.real:
+        for option, given, use in (
+                ("--real-langs", bool(cfg.real_langs), "chooses among the takes of --real DIR"),
+                ("--real-share", cfg.real_share is not None, "sets the share of --real DIR's takes in each batch"),
+                ("--real-val-weight", cfg.real_val_weight is not None,
+                 "weighs --real DIR's val pairs in early stopping")):
+            if given:
+                raise UsageError(f"{option} {use}: pass --real too")
+    return replace(cfg, **{k: v for k, v in REAL_DEFAULTS.items() if getattr(cfg, k) is None})
+
+
 def check_options(cfg: PhonemeTrainConfig) -> None:
     """Refuse option values that would crash a run or quietly train on nonsense (UsageError)."""
     ranges = {  # option: (value, lowest, highest, inclusive highest)
@@ -442,13 +460,6 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
             raise UsageError(f"{name} must be 0 or more, not {value}")
     if cfg.keep != 1.0 and not cfg.init:
         raise UsageError("--keep interpolates from the --init start: pass --init CKPT too")
-    if not cfg.real:  # a changed share or weight would otherwise be ignored without a word
-        if cfg.real_langs:
-            raise UsageError("--real-langs chooses among the takes of --real DIR: pass --real too")
-        if cfg.real_share != PhonemeTrainConfig.real_share:
-            raise UsageError("--real-share sets the share of --real DIR's takes in each batch: pass --real too")
-        if cfg.real_val_weight != PhonemeTrainConfig.real_val_weight:
-            raise UsageError("--real-val-weight weighs --real DIR's val pairs in early stopping: pass --real too")
     if cfg.batch_size < 1:
         raise UsageError(f"--batch-size must be 1 or more, not {cfg.batch_size}")
     if cfg.real and cfg.real_share > 0 and round(cfg.batch_size * cfg.real_share) < 1:
@@ -462,6 +473,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     from models import EncoderDims, count_parameters
     from models.recognizer import PhonemeRecognizer
 
+    cfg = real_options(cfg)
     check_options(cfg)
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
@@ -517,12 +529,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "pairs join early stopping (a front-end image cache is written into DIR)")
     p.add_argument("--real-langs", nargs="+", default=list(d.real_langs), metavar="LANG",
                    help="train on the real takes of these languages only (e.g. en); default: every language")
-    # default None: given at all without --real is refused (run), even at the default value
-    p.add_argument("--real-share", type=float, default=None,
-                   help=f"share of each batch drawn from the real takes, in [0, 1) (with --real; default: {d.real_share})")
-    p.add_argument("--real-val-weight", type=float, default=None,
+    # default None: given at all without --real is refused (real_options), even at the default value
+    p.add_argument("--real-share", type=float, default=d.real_share,
+                   help="share of each batch drawn from the real takes, in [0, 1) (with --real; default: "
+                        f"{REAL_DEFAULTS['real_share']})")
+    p.add_argument("--real-val-weight", type=float, default=d.real_val_weight,
                    help="early stopping keeps the epoch with the best (1 - W) × synthetic val AUC + "
-                        f"W × real val AUC (with --real; default: {d.real_val_weight})")
+                        f"W × real val AUC (with --real; default: {REAL_DEFAULTS['real_val_weight']})")
     p.add_argument("--keep", type=float, default=d.keep,
                    help="with --init: validate and save start + KEEP × (trained - start), a weight-space "
                         "interpolation that keeps more of the start's skills, in [0, 1] (1 = the trained weights; default: %(default)s)")
@@ -548,9 +561,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("real_share", "real_val_weight"):
-        if getattr(args, name) is not None and not args.real:
-            raise UsageError(f"--{name.replace('_', '-')} only means something with --real DIR: pass --real too")
     names = set(PhonemeTrainConfig.__dataclass_fields__) - set(ARCHITECTURE)  # as train.config_from_args
     kwargs = {k: v for k, v in vars(args).items() if k in names and v is not None} | architecture(args)
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
