@@ -214,3 +214,92 @@ def test_run_epochs_never_keeps_an_epoch_that_lost_the_starts_clean_val_auc(monk
     assert start["val_auc"] == 0.90 and len(history) == 3
     assert float(marker.detach().flatten()[0]) == 2.0  # epoch 2's weights, not epoch 1's
     assert chosen["epoch"] == 2
+
+
+def test_further_copies_of_a_file_get_their_own_dither_and_leave_copy_0_as_it_was(tmp_path):
+    """--copies-per-file: copy 0 keeps the name (and so the seed and bytes) every earlier run
+    made; copies 1, 2 are other files with another dither realisation — the dither, not the
+    word, decides which short take a recognizer loses (REPORT, "The stop-14 model")."""
+    from training.channel_copies import COPIES_DIR, copy_path, make_copy
+
+    original = tmp_path / "audio" / "take.wav"
+    original.parent.mkdir()
+    sf.write(original, np.concatenate([np.zeros(1600, np.float32), 0.3 * speak("새", voice="ko+f4")]), 16_000,
+             subtype="PCM_16")
+    first = make_copy(tmp_path, str(original))
+    assert first == copy_path(tmp_path, str(original), original.read_bytes())  # no index: as before copies had one
+    copies = [make_copy(tmp_path, str(original), k) for k in (0, 1, 2)]
+    assert copies[0] == first and len(set(copies)) == 3
+    assert [c.parent for c in copies] == [tmp_path / COPIES_DIR] * 3 and copies[2].stem.endswith("-c2")
+    for k, copy in enumerate(copies):  # each a pure function of its own name (seed), like copy 0
+        stored, _ = sf.read(original, dtype="float32")
+        x, sr, subtype = low_grade(stored, sr=16_000, rng=np.random.default_rng(zlib.crc32(copy.name.encode())))
+        expected = io.BytesIO()
+        sf.write(expected, x, sr, subtype=subtype, format="WAV")
+        assert copy.read_bytes() == expected.getvalue(), k
+    assert len({c.read_bytes() for c in copies}) == 3
+
+
+def test_each_copy_of_a_file_is_served_and_heard_as_that_copy_reads():
+    from training.train_recognizer import LowGrade, low_grade_variant
+
+    clean = np.full((64, 40), 0.5, np.float32)
+    narrow = {k: np.full((64, 40), 0.1 * (k + 1), np.float32) for k in range(3)}
+    for im in narrow.values():
+        im[56:] = 0.0  # band-limited: half the time the clean image heard through it is served
+    low = LowGrade({"a.wav": narrow[0], "a.wav#copy1": narrow[1], "a.wav#copy2": narrow[2]},
+                   {"a.wav": [3], "a.wav#copy1": [4], "a.wav#copy2": [5]},
+                   others={"a.wav": ["a.wav#copy1", "a.wav#copy2"]})
+    rng = np.random.default_rng(0)
+    served = [low_grade_variant("a.wav", clean, [1, 2], low, rng) for _ in range(150)]
+    copies = [next(k for k, im in narrow.items() if im is image) for image, _ in served
+              if any(image is im for im in narrow.values())]
+    assert all(said == [1, 2] for image, said in served if any(image is im for im in narrow.values()))
+    assert sorted(set(copies)) == [0, 1, 2] and min(np.bincount(copies)) > 10
+    heard = [said for image, said in served if not any(image is im for im in narrow.values())]
+    assert sorted({tuple(s) for s in heard}) == [(3,), (4,), (5,)]  # each copy's own reading
+
+
+def test_short_weight_serves_short_words_low_grade_more_often_at_the_same_mean_share():
+    from training.train_recognizer import SHORT_PHONEMES, low_grade_shares
+
+    targets = {"i.wav": [1], "sE.wav": [2, 3], "long1.wav": [1] * (SHORT_PHONEMES + 1), "long2.wav": [1] * 7}
+    shares = low_grade_shares(sorted(targets), targets, 0.6, 2.0)
+    assert shares["i.wav"] == shares["sE.wav"] == pytest.approx(2 * shares["long1.wav"])
+    assert np.mean(list(shares.values())) == pytest.approx(0.6)
+    assert max(low_grade_shares(sorted(targets), targets, 0.9, 4.0).values()) == 1.0  # a chance, capped
+    assert set(low_grade_shares(sorted(targets), targets, 0.6, 1.0).values()) == {0.6}
+
+
+@pytest.mark.parametrize("extra", [["--copies-per-file", "2"], ["--short-weight", "2"], ["--copies-per-file", "0",
+                                                                                          "--channel-share", "0.5"]])
+def test_copy_options_without_copies_or_out_of_range_are_one_clear_line(tmp_path, capsys, extra):
+    rc = main(["train-phonemes", "--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), *extra, "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert ("--copies-per-file" in err) or ("--channel-share" in err)
+
+
+def test_copies_per_file_writes_the_further_copies_once_beside_the_untouched_first_ones(corpus, tmp_path, capsys):
+    from training.channel_copies import COPIES_DIR
+    from training.train_recognizer import load_recognizer
+
+    args = ["train-phonemes", "--data", str(corpus), "--init", str(ROOT_MODEL), "--channel-share", "0.5",
+            "--batch-size", "4", "--steps-per-epoch", "2", "--max-epochs", "1", "--lr", "1e-4", "--threads", "1",
+            "--jobs", "1", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "one.pt")]) == 0
+    first = {c: c.read_bytes() for c in (corpus / COPIES_DIR).rglob("*.wav")}
+    assert main([*args, "--copies-per-file", "3", "--out", str(tmp_path / "three.pt")]) == 0
+    capsys.readouterr()
+    now = set((corpus / COPIES_DIR).rglob("*.wav"))
+    assert all(c.read_bytes() == b for c, b in first.items())  # copy 0: the earlier runs' copies, unchanged
+    made = now - set(first)
+    assert {c.stem.rsplit("-", 1)[1] for c in made} == {"c1", "c2"}
+    # one further copy of each training file per index: as many as their copy 0 at least minus the val files'
+    train = {c.stem.rsplit("-", 1)[0] for c in made}
+    assert len(made) == 2 * len(train) and train <= {c.stem for c in first}
+    _, one = load_recognizer(tmp_path / "one.pt")
+    _, three = load_recognizer(tmp_path / "three.pt")
+    assert one["low_grade_files"] == three["low_grade_files"] == one["low_grade_copies"]
+    assert three["low_grade_copies"] > one["low_grade_copies"]
+    assert three["config"]["copies_per_file"] == 3

@@ -1,10 +1,12 @@
 """Low-grade copies of a corpus's takes (`malsori train-phonemes --channel-share`).
 
-Each file gets one copy as a cheap channel would store it (training.augment.low_grade: 8 kHz,
-8-bit with sox's dither, μ-law): written once as a real file under the corpus folder, then
-through the front end like any take (image cache included). The copy's name, channel and
-dither depend only on the file's name and bytes, so every run, whatever its seed, trains on
-the same copies and reuses their images, and changed audio gets new copies.
+Each file gets one copy (or, with `--copies-per-file N`, N) as a cheap channel would store it
+(training.augment.low_grade: 8 kHz, 8-bit with sox's dither, μ-law): written once as a real file
+under the corpus folder, then through the front end like any take (image cache included, one per
+copy index). A copy's name, channel and dither depend only on the file's name, its bytes and the
+copy's index, so every run, whatever its seed, trains on the same copies and reuses their
+images, changed audio gets new copies, and copy 0 is the very copy every run made before
+copies had an index (its name has no index suffix).
 """
 
 from __future__ import annotations
@@ -25,15 +27,16 @@ COPIES_DIR = ".low-grade-v1"  # bump when training.augment.low_grade changes wha
 SOURCE_SR = 16_000
 
 
-def copy_path(data: Path, original: str, content: bytes) -> Path:
-    """Where the copy of `original` (whose bytes are `content`) lives: named by the file and its
-    bytes, so a corpus made again (`make-corpus --force`) never reuses a copy of the old audio."""
+def copy_path(data: Path, original: str, content: bytes, index: int = 0) -> Path:
+    """Where copy `index` of `original` (whose bytes are `content`) lives: named by the file and its
+    bytes, so a corpus made again (`make-corpus --force`) never reuses a copy of the old audio;
+    copies after the first carry their index (`-c1`, `-c2`, …), so their seeds differ."""
     digest = hashlib.sha1(os.fsencode(os.path.basename(original)) + b"\0" + content).hexdigest()[:16]
-    return data / COPIES_DIR / f"{Path(original).stem}-{digest}.wav"
+    return data / COPIES_DIR / f"{Path(original).stem}-{digest}{f'-c{index}' if index else ''}.wav"
 
 
-def make_copy(data: Path, original: str) -> Path:
-    """The low-grade copy of one corpus file, at 8 kHz or SOURCE_SR whatever the file's own rate
+def make_copy(data: Path, original: str, index: int = 0) -> Path:
+    """Low-grade copy `index` of one corpus file, at 8 kHz or SOURCE_SR whatever the file's own rate
     (written atomically, unless it exists)."""
     import io
 
@@ -44,7 +47,7 @@ def make_copy(data: Path, original: str) -> Path:
 
     from .augment import low_grade
 
-    out = copy_path(data, original, Path(original).read_bytes())
+    out = copy_path(data, original, Path(original).read_bytes(), index)
     if not out.is_file():
         y = load_audio(original, sr=SOURCE_SR)
         rng = np.random.default_rng(zlib.crc32(out.name.encode()))  # the channel and dither follow the name
@@ -60,14 +63,15 @@ def make_copy(data: Path, original: str) -> Path:
     return out
 
 
-def low_grade_images(data: str | Path, files: list[str], pre, *, jobs: int, progress: bool) -> dict[str, np.ndarray]:
-    """{corpus file: the front end's image of its low-grade copy}; copies the front end refuses
-    (speech lost under the dither) are left out."""
+def low_grade_images(data: str | Path, files: list[str], pre, *, jobs: int, progress: bool,
+                     index: int = 0) -> dict[str, np.ndarray]:
+    """{corpus file: the front end's image of its low-grade copy `index`}; copies the front end
+    refuses (speech lost under the dither) are left out."""
     from tqdm import tqdm
 
     data = Path(data)
-    copies = {f: str(make_copy(data, f)) for f in tqdm(files, desc="low-grade copies", unit="file",
-                                                       disable=not progress)}
+    copies = {f: str(make_copy(data, f, index)) for f in tqdm(files, desc=f"low-grade copies{f' #{index}' if index else ''}",
+                                                              unit="file", disable=not progress)}
     records = [PairRecord(c, c, 1.0, "correct", 0, "", "", "train", None, 0.0) for c in copies.values()]
     images = load_images(records, pre, cache_dir=data / COPIES_DIR, jobs=jobs, progress=progress)
     return {f: images[c] for f, c in copies.items() if c in images}

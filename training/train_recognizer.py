@@ -56,6 +56,10 @@ class PhonemeTrainConfig:
     # μ-law: training.channel_copies); validation then also scores the val pairs with a low-grade
     # attempt and with a low-grade reference
     channel_share: float = 0.0
+    copies_per_file: int = 1  # low-grade copies per corpus file (each its own channel and dither); one served at random
+    # a file of at most SHORT_PHONEMES phonemes is this many times as likely as a longer one to be served
+    # low-grade (the mean share over the files stays channel_share): short words are where the dither wins
+    short_weight: float = 1.0
     init: str = ""  # start from this recognizer (a train-phonemes file or a malsori checkpoint that has one)
     real: str = ""  # a make-realset folder: its train takes join the batches, its val pairs early stopping
     # with --real: the share of each batch drawn from its takes, and w in the early-stopping score
@@ -166,13 +170,32 @@ def phoneme_data(cfg: PhonemeTrainConfig, pre, known: tuple[str, ...] | None = N
 
 @dataclass
 class LowGrade:
-    """--channel-share: the low-grade copies' images; with --init, what the recognizer read in
-    each at the start of the epoch (symbol ids; None where it heard nothing); the val pairs as
-    served with a low-grade attempt and with a low-grade reference (low_grade_pairs, made once)."""
+    """--channel-share: the low-grade copies' images (copy 0 under the file's own name, further
+    copies under `others`' keys); with --init, what the recognizer read in each at the start of
+    the epoch (symbol ids; None where it heard nothing); the val pairs as served with a low-grade
+    attempt and with a low-grade reference (low_grade_pairs, made once, copy 0 only); each
+    file's chance to be served low-grade where it is not channel_share (--short-weight)."""
 
     images: dict
     readings: dict
     val: dict = field(default_factory=dict)  # "attempt" / "reference" → (records, their images)
+    others: dict = field(default_factory=dict)  # file → keys in `images` of its copies 1, 2, … (--copies-per-file)
+    shares: dict = field(default_factory=dict)  # file → its chance to be served low-grade (--short-weight)
+
+
+SHORT_PHONEMES = 3  # "short" for --short-weight: one syllable (이 "i", 새 "s E", 넷 "n e t")
+
+
+def other_copy_key(path: str, index: int) -> str:
+    return f"{path}#copy{index}"
+
+
+def low_grade_shares(files: list[str], targets: dict, share: float, short_weight: float) -> dict:
+    """Each file's chance to be served low-grade: `short_weight` times as high for a file of at
+    most SHORT_PHONEMES phonemes as for a longer one, scaled so the mean stays `share` (capped at 1)."""
+    weight = {p: short_weight if len(targets[p]) <= SHORT_PHONEMES else 1.0 for p in files}
+    mean = float(np.mean(list(weight.values()))) if weight else 1.0
+    return {p: min(1.0, share * w / mean) for p, w in weight.items()}
 
 
 @dataclass
@@ -229,7 +252,7 @@ def recognizer_epoch(cfg: PhonemeTrainConfig, recognizer, optimizer, images, tra
         said = [tg[p] for p, _, tg in batch]
         if low:
             for k, (p, imgs, _) in enumerate(batch):
-                if imgs is images and p in low.images and rng.random() < cfg.channel_share:
+                if imgs is images and p in low.images and rng.random() < low.shares.get(p, cfg.channel_share):
                     pictures[k], said[k] = low_grade_variant(p, images[p], said[k], low, rng)
         if augmenting(cfg):
             pictures = [augment_image(im, rng, freq_warp=cfg.freq_warp, time_stretch=cfg.time_stretch,
@@ -288,13 +311,18 @@ def low_grade_variant(path: str, image: np.ndarray, target: list[int], low, rng)
     copy's channel (what PairScorer makes of a take matched to a band-limited partner,
     preprocessing.channel), to be read as the recognizer reads the real copy — so both sides of
     a matched pair read alike, whichever one is the real low-grade file. A copy that is not
-    band-limited (8-bit at full rate) is always itself."""
+    band-limited (8-bit at full rate) is always itself. With more than one copy of the file
+    (--copies-per-file), one of them at random."""
     from preprocessing.channel import through_channel
 
-    heard = through_channel(image, low.images[path])
-    if heard is None or low.readings.get(path) is None or rng.random() < 0.5:
-        return low.images[path], target
-    return heard, low.readings[path]
+    key = path
+    if low.others.get(path):
+        choices = [path, *low.others[path]]
+        key = choices[int(rng.integers(len(choices)))]
+    heard = through_channel(image, low.images[key])
+    if heard is None or low.readings.get(key) is None or rng.random() < 0.5:
+        return low.images[key], target
+    return heard, low.readings[key]
 
 
 def augmenting(cfg: PhonemeTrainConfig) -> bool:
@@ -451,6 +479,11 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
         "--freq-warp": (cfg.freq_warp, 0.0, 1.0, False),  # a factor 1 - W must stay above 0
         "--time-stretch": (cfg.time_stretch, 0.0, 1.0, False),
     }
+    if cfg.copies_per_file < 1 or cfg.short_weight <= 0:
+        raise UsageError(f"--copies-per-file must be 1 or more and --short-weight above 0, not "
+                         f"{cfg.copies_per_file} and {cfg.short_weight:g}")
+    if cfg.channel_share == 0 and (cfg.copies_per_file != 1 or cfg.short_weight != 1.0):
+        raise UsageError("--copies-per-file and --short-weight shape the low-grade copies of --channel-share: pass it too")
     for name, (value, low, high, closed) in ranges.items():
         if not (low <= value <= high if closed else low <= value < high):
             raise UsageError(f"{name} must lie in [{low:g}, {high:g}{']' if closed else ')'}, not {value:g}")
@@ -489,8 +522,16 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
 
         low_images = low_grade_images(cfg.data, sorted(set(train_files) | {p for r in val_recs for p in (r.reference, r.attempt)}), pre,
                                       jobs=cfg.jobs, progress=cfg.progress)
-        low = LowGrade(low_images, {},  # readings: filled before each epoch (run_epochs), with --init
-                       {side: low_grade_pairs(val_recs, images, low_images, side) for side in ("attempt", "reference")})
+        val = {side: low_grade_pairs(val_recs, images, low_images, side) for side in ("attempt", "reference")}
+        others: dict = {}
+        for index in range(1, cfg.copies_per_file):  # further copies: training only (val keeps copy 0)
+            for p, im in low_grade_images(cfg.data, train_files, pre, jobs=cfg.jobs, progress=cfg.progress,
+                                          index=index).items():
+                low_images[other_copy_key(p, index)] = im
+                others.setdefault(p, []).append(other_copy_key(p, index))
+        shares = (low_grade_shares([p for p in train_files if p in low_images], targets, cfg.channel_share,
+                                   cfg.short_weight) if cfg.short_weight != 1.0 else {})
+        low = LowGrade(low_images, {}, val, others, shares)  # readings: filled before each epoch (run_epochs), with --init
     if recognizer is None:
         dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                            context_layers=cfg.context_layers)
@@ -505,7 +546,8 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
                "symbols": len(symbols), "synthetic_files": len(train_files),
                "real": real.summary if real is not None else None,
-               "low_grade_files": len(low.images) if low is not None else None}
+               "low_grade_files": len(low.images) - sum(map(len, low.others.values())) if low is not None else None,
+               "low_grade_copies": len(low.images) if low is not None else None}
     save_recognizer(Path(cfg.out), recognizer,
                     {"trainer": "malsori train-phonemes", "config": cfg.to_dict(), **summary, "history": history,
                      "torch": str(torch.__version__)})
@@ -552,10 +594,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="SpecAugment: this many masked runs of mel bands per image (0 = off)")
     p.add_argument("--freq-mask-bands", type=int, default=d.freq_mask_bands, help="widest frequency mask, in bands (default: %(default)s)")
     p.add_argument("--channel-share", type=float, default=d.channel_share, metavar="S",
-                   help="share of the corpus files in each batch served as a low-grade copy (one per file: 8 kHz "
+                   help="share of the corpus files in each batch served as a low-grade copy (one per file, or --copies-per-file: 8 kHz "
                    "8-bit dithered, 8 kHz 16-bit, 8 kHz μ-law or 16 kHz 8-bit dithered; written once into DATA/%s); early stopping then scores the mean of the clean "
                    "val AUC and the val AUCs with low-grade attempts and with low-grade references (default: "
                    "%%(default)s, off)" % COPIES_DIR)
+    p.add_argument("--copies-per-file", type=int, default=d.copies_per_file, metavar="N",
+                   help="with --channel-share: N low-grade copies of each training file, each with its own channel "
+                        "and dither (copy 0 is the one a run without this option makes; the others are named "
+                        "…-c1.wav, …-c2.wav), one of them served at random; val uses copy 0 (default: %(default)s)")
+    p.add_argument("--short-weight", type=float, default=d.short_weight, metavar="W",
+                   help=f"with --channel-share: a file of at most {SHORT_PHONEMES} phonemes is W times as likely as a "
+                        "longer one to be served low-grade, the mean share staying S (default: %(default)s)")
     add_architecture_options(p, d)
     add_machine_options(p, d)
 
