@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
 
-def named_cases(scorer) -> tuple[int, list[tuple[float, str, str]]]:
-    """(mistakes scoring ≤ 70 of 20, right takes sorted by score)."""
+def named_cases(scorer) -> dict[bool, tuple[int, list[tuple[float, str, str]]]]:
+    """{told the word: (mistakes scoring ≤ 70 of 20, right takes sorted by score)}."""
     from tests.test_named_cases import score_mistakes_and_rights
 
-    mistakes, rights = score_mistakes_and_rights(scorer)
-    return sum(s <= 70 for s, _ in mistakes), sorted(set(rights))  # 불 is the reference of two mistakes
+    return {told: (sum(s <= 70 for s, _ in mistakes), sorted(set(rights)))  # 불 is the reference of two mistakes
+            for told, (mistakes, rights) in score_mistakes_and_rights(scorer).items()}
 
 
 def narrow_reference(scorer, tmp: Path) -> list[tuple[str, str, float, float]]:
@@ -43,9 +43,11 @@ def main() -> int:
         return 2
     for path in sys.argv[1:]:
         scorer = Scorer.load(path)
-        caught, rights = named_cases(scorer)
-        low = ", ".join(f"{s:.1f} {w} {v}" for s, w, v in rights[:3])
-        print(f"{path}: named cases: {caught}/20 mistakes ≤ 70 (≥ 15 needed); lowest right takes {low} (≥ 80 needed)")
+        print(f"{path}:")
+        for told, (caught, rights) in named_cases(scorer).items():
+            low = ", ".join(f"{s:.1f} {w} {v}" for s, w, v in rights[:3])
+            print(f"  named cases, {'told the word' if told else 'text unknown'}: {caught}/20 mistakes ≤ 70 "
+                  f"(≥ 15 needed); lowest right takes {low} (≥ 80 needed)")
         with tempfile.TemporaryDirectory() as tmp:
             rows = narrow_reference(scorer, Path(tmp))
         worst = max(clean - narrow for _, _, clean, narrow in rows)

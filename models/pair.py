@@ -4,9 +4,9 @@
 
     features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
     through_channel(a, b)      → take a as take b's channel carries it (band, floor)
-    terms(features_a, b)       → {"dtw": …, "pronunciation": …}: what the networks measure
+    terms(a, b[, expected])    → {"dtw": …, "pronunciation": …}: what the networks measure
     combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
-    distance(features_a, b)    → PairDistance: the distance, its terms, the DTW alignment
+    distance(a, b[, expected]) → PairDistance: the distance, its terms, the DTW alignment
     score(distance)            → 0–100 through the calibration
 
 `Scorer.score_pair` (the kiosk, the CLI, `malsori evaluate`) and training's validation,
@@ -99,10 +99,22 @@ class PairScorer:
 
     # --- the formula
 
-    def distance(self, a: Features, b: Features) -> PairDistance:
+    def symbol_ids(self, symbols: tuple[str, ...] | None) -> list[int] | None:
+        """Recognizer symbols ("ko:a", …: models.text_phonemes) → their log-probability columns;
+        None without symbols, a recognizer, or when one is not this recognizer's."""
+        if not symbols or self.recognizer is None:
+            return None
+        column = {s: k + 1 for k, s in enumerate(self.recognizer.symbols)}  # 0 is the CTC blank
+        if any(s not in column for s in symbols):
+            return None
+        return [column[s] for s in symbols]
+
+    def distance(self, a: Features, b: Features, expected: tuple[str, ...] | None = None) -> PairDistance:
         """The pair distance of take b (an attempt) against take a (its reference), the two heard
         through one channel: a through b's when b is band-limited, else b through a's (a
-        reference recorded narrow, e.g. a teacher's phone recording, against a full-band take)."""
+        reference recorded narrow, e.g. a teacher's phone recording, against a full-band take).
+        expected: the text's phonemes in the recognizer's symbols (models.text_phonemes), when
+        the text is known: the pronunciation term then also judges the attempt against them."""
         heard = self.through_channel(a, b)
         if heard is a:
             b = self.through_channel(b, a)
@@ -111,11 +123,12 @@ class PairScorer:
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}
             if self.recognizer is not None:
-                terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs, self.blank_penalty)
+                terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs, self.blank_penalty,
+                                                            self.symbol_ids(expected))
         return PairDistance(self.combine(terms), terms, path, np.asarray(cost))
 
-    def terms(self, a: Features, b: Features) -> dict[str, float]:
-        return self.distance(a, b).terms
+    def terms(self, a: Features, b: Features, expected: tuple[str, ...] | None = None) -> dict[str, float]:
+        return self.distance(a, b, expected).terms
 
     def combine(self, terms: dict):
         """dtw + Σ weight × term, for one pair (floats) or many (arrays of the same shape)."""

@@ -46,13 +46,22 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
     )
 
 
-def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0) -> float:
-    """Nats per reference phoneme by which the attempt prefers its own best reading over the
-    phonemes heard in the reference (both read with `blank_penalty`). 0 = says what the
-    reference says; one wrong phoneme of five adds about (its confidence) / 5. A reference in
-    which nothing is heard costs 0 (the DTW distance alone then decides)."""
-    heard = greedy_phonemes(reference_lp, blank_penalty)
-    if not heard:
-        return 0.0
+def phoneme_cost(attempt_lp, target: list[int], blank_penalty: float = 0.0) -> float:
+    """Nats per target phoneme by which the attempt prefers its own best reading (read with
+    `blank_penalty`) over `target`: 0 = says the target; one wrong phoneme of five adds about
+    (its confidence) / 5."""
     own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
-    return max(0.0, sequence_cost(attempt_lp, heard) - own) / len(heard)
+    return max(0.0, sequence_cost(attempt_lp, target) - own) / len(target)
+
+
+def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0, expected: list[int] | None = None) -> float:
+    """The attempt judged against the phonemes heard in the reference (read with `blank_penalty`),
+    and, when the text's phonemes are known (`expected`, models.text_phonemes), the mean of that
+    and the attempt judged against them: a reference voice the recognizer mishears then weighs
+    half. A reference in which nothing is heard costs 0 on its side (the DTW distance and the
+    text then decide)."""
+    heard = greedy_phonemes(reference_lp, blank_penalty)
+    cost = phoneme_cost(attempt_lp, heard, blank_penalty) if heard else 0.0
+    if expected:
+        cost = (cost + phoneme_cost(attempt_lp, expected, blank_penalty)) / 2
+    return cost

@@ -39,6 +39,7 @@ class ScoreResult:
     worst_segment_s: tuple[float, float]  # the attempt's span that differs most (image time)
     warnings: list[str] = field(default_factory=list)
     phoneme_cost: float | None = None  # nats per reference phoneme (models.recognizer); None: no recognizer
+    text_phonemes: tuple[str, ...] | None = None  # the text's phonemes the attempt was also judged against
 
     def to_dict(self) -> dict:
         """JSON-ready: everything but the images and the alignment path."""
@@ -52,6 +53,7 @@ class ScoreResult:
             "deviation": [round(float(v), 4) for v in self.deviation],
             "warnings": list(self.warnings),
             "phoneme_cost": None if self.phoneme_cost is None else round(self.phoneme_cost, 5),
+            "text_phonemes": None if self.text_phonemes is None else list(self.text_phonemes),
         }
 
 
@@ -63,6 +65,7 @@ class Scorer:
         self.checkpoint = checkpoint
         self.pair: PairScorer = checkpoint.pair
         self.cfg = checkpoint.preprocess
+        self._text_phonemes: dict[tuple, tuple[str, ...] | None] = {}
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, *, engine: str = "torch") -> "Scorer":
@@ -115,10 +118,25 @@ class Scorer:
             return audio
         return self.pair.features(self.prepare(audio, side=side))
 
-    def score_pair(self, reference: Audio, attempt: Audio) -> ScoreResult:
+    def text_phonemes(self, text: str, *, lang: str, voice: str | None = None) -> tuple[str, ...] | None:
+        """espeak-ng's phonemes of the text the attempt should say, in this model's recognizer
+        symbols (models.text_phonemes; made once per text); None when they cannot be had (no
+        recognizer, no espeak-ng, a sound without a symbol): the pair is then scored without."""
+        if self.pair.recognizer is None:
+            return None
+        key = (text, lang, voice)
+        if key not in self._text_phonemes:
+            from .text_phonemes import text_symbols
+
+            self._text_phonemes[key] = text_symbols(text, set(self.pair.recognizer.symbols), lang=lang, voice=voice)
+        return self._text_phonemes[key]
+
+    def score_pair(self, reference: Audio, attempt: Audio, *, expected: tuple[str, ...] | None = None) -> ScoreResult:
+        """The attempt scored against the reference; expected: the text's phonemes
+        (`text_phonemes`), when the text is known (the kiosk, `score --text`)."""
         ref_f, att_f = self.features(reference, side="reference"), self.features(attempt, side="attempt")
         ref, att = ref_f.utterance, att_f.utterance
-        d = self.pair.distance(ref_f, att_f)
+        d = self.pair.distance(ref_f, att_f, expected)
         curve = deviation_curve(d.cost, d.path, n_attempt=att.image.shape[1])
         hop_s = self.cfg.hop_ms / 1000
         w0, w1 = worst_segment(curve, width=round(WORST_SEGMENT_MS / self.cfg.hop_ms))
@@ -135,4 +153,5 @@ class Scorer:
             worst_segment_s=(w0 * hop_s, w1 * hop_s),
             warnings=[f"reference: {w}" for w in ref.warnings] + list(att.warnings),
             phoneme_cost=d.terms.get("pronunciation"),
+            text_phonemes=expected if self.pair.symbol_ids(expected) else None,
         )

@@ -28,8 +28,8 @@ from training.phoneme_edits import (
     format_edits,
     parse_edits,
     render,
-    utterance_items,
 )
+from core.phonemes import utterance_items
 
 SR = 16_000
 TINY_VOCAB = [

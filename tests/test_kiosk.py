@@ -129,6 +129,8 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic, monk
     assert w.mel_view.figure.axes[0].get_ylabel() == "low → high frequency"
     assert [chip.text() for chip in w.history.chips] == [f"사과  {rr.score:.0f}"]
     assert c.take.path is not None and Path(c.take.path).is_file()  # nothing the learner said is lost
+    # judged against the word's own phonemes too, not only what the reference voice is heard to say
+    assert rr.result.text_phonemes == ("ko:s", "ko:a", "ko:q", "ko:w", "ko:a")
 
     # Again keeps the word, Next moves on; the history keeps the best score.
     click(qtbot, w.again_button)

@@ -112,6 +112,28 @@ def test_score_text_makes_the_reference_offline_and_scores_against_it(env, offli
     assert [p.parent.parent.name for p in (env / "cache").rglob("*.flac")] == ["espeak", "espeak"]
 
 
+def test_score_text_also_judges_the_attempt_against_the_texts_phonemes(offline, tmp_path, capsys):
+    """`score --text 불` is told the word: its phoneme cost is the mean of the cost against the
+    reference's reading and against 불's own phonemes — not what the same two recordings give
+    without the text (`score REF ATT`)."""
+    from app.tts import get_reference
+
+    attempt = _wav(tmp_path / "pul.wav", pad(speak("풀", voice="ko+m3"), lead_s=0.3, trail_s=0.3))
+    assert main(["score", "--text", "불", str(attempt), "--model", str(SHIPPED), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    told = result["phoneme_cost"]
+    assert result["text_phonemes"] == ["ko:p", "ko:u", "ko:L"]
+    ref = get_reference("불", lang="ko")
+    reference = _wav(tmp_path / "bul.wav", ref.audio, ref.sr)
+    assert main(["score", str(reference), str(attempt), "--model", str(SHIPPED), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    heard = result["phoneme_cost"]
+    assert result["text_phonemes"] is None
+    scorer = Scorer.load(SHIPPED)
+    against_text = scorer.score_pair((ref.audio, ref.sr), str(attempt), expected=("ko:p", "ko:u", "ko:L")).phoneme_cost
+    assert told == pytest.approx(against_text, abs=1e-4) and abs(told - heard) > 0.1, (told, heard)
+
+
 def test_score_text_without_lang_uses_the_texts_letters_and_says_so(offline, words, capsys):
     assert main(["score", "--text", "apple", str(words["same"])]) == 0
     assert "--lang en" in capsys.readouterr().err

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import CorpusError, MalsoriError
+from core.phonemes import base, is_phoneme, utterance_items
 
 from .augment import AugmentKnobs, augment, mix_babble
 from .engines import (
@@ -52,14 +53,11 @@ from .engines import (
 from .phoneme_edits import (
     DEFAULT_CATEGORY_WEIGHTS,
     apply_edits,
-    base,
     candidate_edits,
     draw_edits,
     format_edits,
-    is_phoneme,
     parse_edits,
     render,
-    utterance_items,
 )
 
 MANIFEST_FIELDS = [

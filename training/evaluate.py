@@ -29,9 +29,12 @@ import numpy as np
 from .dataset import ManifestError, PairRecord, image_utterance, load_images, read_manifest, usable
 from .figures import save_png
 from .metrics import auc, fit_baseline_calibration
+from .targets import reference_symbols
 
 GAIN_BASE_PEAK = 10 ** (-21 / 20)  # −21 dBFS: +20 dB still fits under full scale
 NOISE_SNR_DB = 10.0
+NO_TEXT = "malsori model, text unknown"  # the same pairs without the word's phonemes (`score REF ATT`)
+TEXT_NOTE = "; told each reference's word, as the kiosk is (pronunciation cost: mean of heard and text)"
 
 
 @dataclass
@@ -166,7 +169,7 @@ def load_split(cfg, data: Path, split: str, *, max_pairs: int, rng, jobs: int, p
 
 def baselines(es: EvalSet, *, naive_seconds: float, seed: int, progress: bool) -> tuple[list, dict]:
     """MFCC-DTW and the naive Siamese, calibrated on val like the model: (their MethodResults,
-    name → score(reference Utterance, attempt Utterance) for the robustness checks)."""
+    name → score(reference Utterance, attempt Utterance, its PairRecord) for the robustness checks)."""
     from tqdm import tqdm
 
     from .baselines import NaiveSiamese, mfcc_dtw_distance
@@ -190,8 +193,8 @@ def baselines(es: EvalSet, *, naive_seconds: float, seed: int, progress: bool) -
                      f"{naive.train_steps} steps × 32 pairs in {naive.train_seconds:.0f} s"),
     ]
     scorers = {
-        "MFCC-DTW": lambda ref_u, att_u: dtw_cal.score(mfcc_dtw_distance(ref_u.image, att_u.image)),
-        "naive Siamese (prototype)": lambda ref_u, att_u: naive_cal.score(naive.distance(ref_u.image, att_u.image)),
+        "MFCC-DTW": lambda ref_u, att_u, _: dtw_cal.score(mfcc_dtw_distance(ref_u.image, att_u.image)),
+        "naive Siamese (prototype)": lambda ref_u, att_u, _: naive_cal.score(naive.distance(ref_u.image, att_u.image)),
     }
     return methods, scorers
 
@@ -225,9 +228,9 @@ def robustness(scorer, es: EvalSet, takes: Takes, scorers: dict, *, rng, pairs: 
             continue
         ref_u, clean_u = takes.utterance(r.reference), takes.utterance(r.attempt)
         for name, fn in scorers.items():
-            s = {k: fn(ref_u, v) for k, v in versions.items()}
+            s = {k: fn(ref_u, v, r) for k, v in versions.items()}
             gains[name] += [abs(s["up"] - s["base"]), abs(s["down"] - s["base"])]
-            drops[name].append(fn(ref_u, clean_u) - s["noisy"])
+            drops[name].append(fn(ref_u, clean_u, r) - s["noisy"])
     return {"gains": gains, "drops": drops, "checked": len(chosen) - refused, "refused": refused}
 
 
@@ -279,13 +282,19 @@ def evaluate(
     rng = np.random.default_rng(seed)
     es = load_split(scorer.cfg, data, split, max_pairs=max_pairs, rng=rng, jobs=jobs, progress=progress)
     takes = Takes(scorer, es.images)
-    model_scores = np.array([  # the kiosk's scoring path
-        scorer.score_pair(takes.features(r.reference), takes.features(r.attempt)).score
-        for r in tqdm(es.records, desc="model", unit="pair", disable=not progress, leave=False)
-    ])
+    said = reference_symbols(scorer.pair, data)  # the word each reference says: the kiosk knows it
+
+    def model(ref, att, r: PairRecord, *, text: bool = True) -> float:  # the kiosk's scoring path
+        return scorer.score_pair(ref, att, expected=said.get(r.reference) if text else None).score
+
+    model_scores = np.array([model(takes.features(r.reference), takes.features(r.attempt), r)
+                             for r in tqdm(es.records, desc="model", unit="pair", disable=not progress, leave=False)])
+    no_text = np.array([model(takes.features(r.reference), takes.features(r.attempt), r, text=False)
+                        for r in es.records])
     others, scorers = baselines(es, naive_seconds=naive_seconds, seed=seed, progress=progress)
-    methods = [MethodResult("malsori model", model_scores, scorer.pair.describe()), *others]
-    scorers = {"malsori model": lambda ref_u, att_u: scorer.score_pair(ref_u, att_u).score, **scorers}
+    methods = [MethodResult("malsori model", model_scores, scorer.pair.describe() + (TEXT_NOTE if said else "")), *others,
+               MethodResult(NO_TEXT, no_text, "the same model, not told the word (`score REF ATT`)")]
+    scorers = {"malsori model": model, NO_TEXT: lambda ref, att, r: model(ref, att, r, text=False), **scorers}
     robust = robustness(scorer, es, takes, scorers, rng=rng, pairs=robustness_pairs, progress=progress)
     add_metrics(methods, es.records, robust)
     info = split_info(es.all_records, es.records, split)

@@ -1,8 +1,8 @@
 """Phoneme strings and the learner mistakes the corpus makes in them.
 
-An utterance is a flat list of espeak-ng phoneme *items*: phoneme mnemonics with their
-stress mark ("'a", ",o", "p-", "tSh", "i:"), plus boundary items " " (between words) and
-"_:" (a pause between clauses). `render(items)` writes the "[[...]]" string espeak-ng speaks.
+An utterance is a flat list of espeak-ng phoneme *items* (core.phonemes: mnemonics with their
+stress mark, word boundaries, clause pauses). `render(items)` writes the "[[...]]" string
+espeak-ng speaks.
 
 An `Edit` changes one phoneme: a substitution, a deletion or an insertion. Positions count
 phonemes only (boundaries are not counted), from 0, in the *correct* utterance, so
@@ -18,13 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WORD_BOUNDARY = " "
-CLAUSE_PAUSE = "_:"
-BOUNDARIES = (WORD_BOUNDARY, CLAUSE_PAUSE)
-STRESS_MARKS = "',"
+from core.phonemes import CLAUSE_PAUSE, GLIDES, base, is_phoneme, is_vowel, split_stress
+
 NOTHING = "∅"
-VOWEL_INITIALS = "aeiouAEIOUV03@"  # espeak-ng vowel mnemonics (ko and en) start with one of these
-GLIDES = ("j", "w")
 
 # --- Korean (espeak-ng `ko` mnemonics: p plain, ph aspirated, p- tense; g/q are plain ㄱ) ----
 
@@ -55,7 +51,6 @@ KO_CODA_STOP_ITEMS = {"p", "b", "t", "t-", "d-", "d", "q", "k", "g"}
 KO_NASALS = ("m", "n", "N")
 KO_VOWEL_CONFUSIONS = {"@": ("o", "a"), "o": ("@", "u"), "u-": ("u",), "u": ("u-", "o"), "E": ("e",), "e": ("E",),
                        "a": ("@",)}
-KO_MERGE_ASPIRATION = {"t": "th", "tS": "tSh"}  # espeak-ng prints ㅌ/ㅊ as t|h, tS|h
 
 # --- English (espeak-ng `en-us` mnemonics) ------------------------------------------------------
 
@@ -87,60 +82,6 @@ class Edit:
 
     def __str__(self) -> str:
         return f"{self.old or NOTHING}->{self.new or NOTHING}@{self.pos}"
-
-
-def split_stress(item: str) -> tuple[str, str]:
-    """"'a" → ("'", "a"); "p-" → ("", "p-")."""
-    i = 0
-    while i < len(item) and item[i] in STRESS_MARKS:
-        i += 1
-    return item[:i], item[i:]
-
-
-def base(item: str) -> str:
-    return split_stress(item)[1]
-
-
-def is_vowel(item: str) -> bool:
-    b = base(item)
-    return bool(b) and b not in BOUNDARIES and b[0] in VOWEL_INITIALS
-
-
-def is_phoneme(item: str) -> bool:
-    """False for boundaries and pauses ("_:", "_!": espeak-ng pause mnemonics start with "_")."""
-    return item not in BOUNDARIES and not item.startswith("_")
-
-
-def utterance_items(clauses: list[list[str]], *, lang: str) -> list[str]:
-    """Clauses from `core.espeak.phoneme_tokens` → one flat item list (see module docstring).
-
-    Korean: espeak-ng prints ㅌ/ㅊ as two phonemes (t|h, tS|h); they become one (th, tSh) so
-    that an edit swaps the whole consonant. A lone ";" (palatal mark) joins the phoneme before it.
-    """
-    items: list[str] = []
-    for c_i, clause in enumerate(clauses):
-        if c_i:
-            items.append(CLAUSE_PAUSE)
-        for item in clause:
-            if item == ";" and items and is_phoneme(items[-1]):
-                items[-1] += ";"
-            else:
-                items.append(item)
-    if lang != "ko":
-        return items
-    merged: list[str] = []
-    i = 0
-    while i < len(items):
-        item = items[i]
-        nxt = items[i + 1] if i + 1 < len(items) else ""
-        after = items[i + 2] if i + 2 < len(items) else ""
-        if item in KO_MERGE_ASPIRATION and nxt == "h" and (is_vowel(after) or after in GLIDES):
-            merged.append(KO_MERGE_ASPIRATION[item])
-            i += 2
-        else:
-            merged.append(item)
-            i += 1
-    return merged
 
 
 def render(items: list[str]) -> str:

@@ -2,11 +2,10 @@
 
 A `make-realset` folder holds people saying known texts in many languages. The recognizer
 learns espeak-ng's Korean and English phonemes; a take's targets are espeak-ng's phonemes of
-its text in the take's own language (the voice its references were made with), each mapped
-onto the nearest symbol the recognizer knows: the same mnemonic in English, then in Korean,
-then a small table of near sounds, then the mnemonic without its length, retroflex,
-palatal or stød marks. A take with a sound that maps to nothing (a front rounded
-vowel, say) is left out and counted: a wrong target teaches worse than none.
+its text in the take's own language (the voice its references were made with), mapped onto
+the recognizer's symbols as the scorer maps a text's phonemes (models.text_phonemes). A take
+with a sound that maps to nothing (a front rounded vowel, say) is left out and counted: a
+wrong target teaches worse than none.
 
 Only the realset's `train` split trains; its `val` pairs (espeak-ng references) tell early
 stopping whether the recognizer hears people better; `test` stays for the report.
@@ -14,65 +13,13 @@ stopping whether the recognizer hears people better; `test` stays for the report
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from models.text_phonemes import map_symbols
+
 from .dataset import PairRecord
-
-# mnemonics of other languages → recognizer mnemonics (tried before stripping marks)
-NEAR_SOUNDS: dict[str, tuple[str, ...]] = {
-    "?": (),  # glottal stop: no symbol, and no sound to spell
-    "ts": ("t", "s"), "dz": ("d", "z"), "ja": ("j", "a"), "ju": ("j", "u:"), "jo": ("j", "o"), "je": ("j", "e"),
-    "R": ("r",), "R2": ("r",), "R3": ("r",), "R^": ("r",), "r.": ("r",),
-    "ai": ("aI",), "au": ("aU",), "ei": ("eI",), "oi": ("OI",), "ou": ("oU",),
-    "A": ("A:",), "A@": ("A:",), "O": ("O:",), "ee": ("e",), "x": ("h",), "X": ("h",),
-}
-MARKS = re.compile(r"[:.#;^\-]")  # length, retroflex, unreleased, palatal, … marks of espeak-ng mnemonics
-
-
-def map_item(base: str, known: set[str], *, lang: str) -> tuple[str, ...] | None:
-    """One phoneme mnemonic (stress already dropped) → recognizer symbols ("en:a", …); () for a
-    sound with no symbol and nothing to spell (a bare mark); None when nothing fits."""
-    tags = ("ko", "en") if lang == "ko" else ("en", "ko")
-
-    def tagged(b: str) -> str | None:
-        return next((f"{t}:{b}" for t in tags if f"{t}:{b}" in known), None)
-
-    candidates = [(base,)]
-    if base in NEAR_SOUNDS:
-        candidates.append(NEAR_SOUNDS[base])
-    stripped = MARKS.sub("", base).lstrip("?")
-    candidates += [(stripped,), NEAR_SOUNDS.get(stripped, (stripped,))]
-    for option in candidates:
-        if not any(option):  # nothing left to say: a glottal stop or a lone mark
-            return ()
-        found = [tagged(b) for b in option]
-        if all(found):
-            return tuple(found)
-    return None
-
-
-def map_symbols(items: list[str], known: set[str], *, lang: str) -> tuple[tuple[str, ...] | None, list[str]]:
-    """espeak-ng phoneme items of a text → (recognizer symbols or None, the mnemonics that fit nothing)."""
-    from .phoneme_edits import base, is_phoneme
-
-    out: list[str] = []
-    unknown: list[str] = []
-    for item in items:
-        if item.startswith("("):  # "(en)…": espeak-ng switched language mid-text
-            unknown.append(item)
-            continue
-        if not is_phoneme(item):
-            continue
-        mapped = map_item(base(item), known, lang=lang)
-        if mapped is None:
-            unknown.append(base(item))
-        else:
-            out.extend(mapped)
-    return (tuple(out) if out and not unknown else None), unknown
-
 
 @dataclass
 class RealTakes:
@@ -94,7 +41,7 @@ def real_takes(data: str | Path, known: set[str], *, split: str = "train", langs
     from core.espeak import phoneme_tokens
     from core.errors import MalsoriError
 
-    from .phoneme_edits import utterance_items
+    from core.phonemes import utterance_items
     from .realset import read_pairs
 
     data = Path(data)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from .realset import KINDS, SPLITS, read_pairs
 from .metrics import auc
 
 METHODS = ("malsori model", "MFCC-DTW")
+NO_TEXT = "malsori model, text unknown"  # the same pairs without the text's phonemes (`score REF ATT`)
 PER_PAIR_FIELDS = ("reference", "attempt", "kind", "lang", "source", "speaker", "group", "split", "ref_voice")
 N_EDITS = {"correct": 0, "correct_narrow": 0, "edit1": 1, "edit2": 2, "other": -1}
 
@@ -59,6 +61,33 @@ def pair_record(p: Pair) -> PairRecord:
     return PairRecord(reference=p.reference, attempt=p.attempt, target=1.0 if kind.startswith("correct") else 0.0,
                       kind=kind, n_edits=N_EDITS.get(kind, -1), word=p.row["text"], voice=p.row["ref_voice"],
                       split=p.row["split"], snr_db=None, gain_db=0.0)
+
+
+def reference_phonemes(scorer, row: dict) -> tuple[str, ...] | None:
+    """The phonemes the pair's reference says, in the recognizer's symbols: espeak-ng's of its
+    text in its voice (the language's voice for another engine) with the reference's edits;
+    None where a sound has no symbol (the pair is then scored as without a text)."""
+    from core.espeak import espeak_voice
+
+    if scorer.pair.recognizer is None:
+        return None
+    engine, _, voice = row["ref_voice"].partition(":")
+    voice = voice if engine == "espeak-ng" else espeak_voice(row["lang"])
+    return _said(row["ref_text"], row["lang"], voice, row["edits"], frozenset(scorer.pair.recognizer.symbols))
+
+
+@lru_cache(maxsize=None)
+def _said(text: str, lang: str, voice: str, edits: str, known: frozenset) -> tuple[str, ...] | None:
+    from models.text_phonemes import map_symbols, text_items
+
+    from .phoneme_edits import Edit, apply_edits, parse_edits
+
+    items = text_items(text, lang=lang, voice=voice)
+    if items is None:
+        return None
+    if edits:
+        items = apply_edits(list(items), [Edit(pos, old, new, "") for old, new, pos in parse_edits(edits)])
+    return map_symbols(items, set(known), lang=lang)[0]
 
 
 # ----------------------------------------------------------------------------- metrics (pure)
@@ -201,12 +230,15 @@ def _split_scores(pairs: list[Pair], scorer, features, dtw_d: dict, dtw_cal, *, 
     as arrays in their order. features: path → the network outputs of that file."""
     from tqdm import tqdm
 
-    # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores
-    model = [scorer.pair.distance(features(p.reference), features(p.attempt))
+    # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores: with
+    # the text the reference says (its edits included) beside it; and without, as `score REF ATT`
+    model = [scorer.pair.distance(features(p.reference), features(p.attempt), reference_phonemes(scorer, p.row))
              for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
-    d = {"malsori model": np.array([r.value for r in model]),
+    no_text = np.array([scorer.pair.distance(features(p.reference), features(p.attempt)).value for p in pairs])
+    d = {"malsori model": np.array([r.value for r in model]), NO_TEXT: no_text,
          "MFCC-DTW": np.array([dtw_d[id(p)] for p in pairs])}
     s = {"malsori model": np.array([scorer.pair.score(x) for x in d["malsori model"]]),
+         NO_TEXT: np.array([scorer.pair.score(x) for x in no_text]),
          "MFCC-DTW": np.array([dtw_cal.score(x) for x in d["MFCC-DTW"]]) if dtw_cal else
          np.full(len(pairs), math.nan)}
     # each term of the model's distance alone: which part tells right from wrong in these voices

@@ -338,7 +338,7 @@ def phoneme_items(text: str, *, voice: str, lang: str) -> tuple[str, ...] | str:
     """espeak-ng's phoneme items of text (`training.phoneme_edits`), or why there are none."""
     from core.espeak import phoneme_tokens
 
-    from .phoneme_edits import is_phoneme, utterance_items
+    from core.phonemes import is_phoneme, utterance_items
 
     try:
         items = utterance_items(phoneme_tokens(text, voice=voice), lang=lang)
@@ -723,7 +723,7 @@ def _make_audio(items: dict[tuple[str, str], Take], takes: list[Take], *, out_di
 
 def voice_inventory(keys: list[tuple[str, str]], found: list) -> dict[str, set[str]]:
     """voice → the base phonemes its items use; keys: (voice, text); found: `phoneme_items` of each."""
-    from .phoneme_edits import base, is_phoneme
+    from core.phonemes import base, is_phoneme
 
     inventory: dict[str, set[str]] = {}
     for (voice, _), f in zip(keys, found):

@@ -15,9 +15,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from core.phonemes import base, is_phoneme
+
 from .corpus import VocabEntry, entry_items
 from .dataset import MANIFEST_NAME
-from .phoneme_edits import Edit, apply_edits, base, is_phoneme, parse_edits, render
+from .phoneme_edits import Edit, apply_edits, parse_edits, render
 
 NEEDED_COLUMNS = {"reference", "attempt", "kind", "word", "lang", "edits", "attempt_text"}
 
@@ -65,3 +67,13 @@ def phoneme_targets(data_dir: str | Path) -> dict[str, tuple[str, ...]]:
         if said is not None:
             out[str(data_dir / row["attempt"])] = symbols(said, lang=lang)
     return out
+
+
+def reference_symbols(pair, data_dir: str | Path) -> dict[str, tuple[str, ...]]:
+    """Corpus file → the phonemes it says in the pair scorer's recognizer symbols: the "text"
+    of a corpus reference, what `Scorer.text_phonemes` gives the kiosk for its word. Empty
+    without a recognizer or phoneme columns; files with a symbol the recognizer lacks are left out."""
+    if pair.recognizer is None:
+        return {}
+    known = set(pair.recognizer.symbols)
+    return {path: s for path, s in phoneme_targets(data_dir).items() if all(x in known for x in s)}

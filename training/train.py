@@ -35,6 +35,7 @@ from .dataset import (
 )
 from .metrics import fit_calibration, validation_metrics
 from .options import ARCHITECTURE, add_architecture_options, add_machine_options, add_run_options, architecture
+from .targets import reference_symbols
 
 
 @dataclass(frozen=True)
@@ -134,14 +135,16 @@ def pair_distances(emb, lengths, pairs: list[tuple[int, int]], *, power: float =
     return torch.stack([dtw_distance(emb[i], emb[j], power=power)[0] for i, j in pairs])
 
 
-def validation_terms(pair, records: list[PairRecord], images) -> dict[str, np.ndarray]:
+def validation_terms(pair, records: list[PairRecord], images, said: dict | None = None) -> dict[str, np.ndarray]:
     """Every term of the pair formula (models.pair) for each record, one array per term: the
-    encoder in eval mode, one image at a time, unpadded — exactly what scoring computes."""
+    encoder in eval mode, one image at a time, unpadded — exactly what scoring computes. said:
+    reference file → the phonemes of its word (targets.reference_symbols), as the kiosk is told."""
     was_training = pair.encoder.training
     pair.encoder.eval()
     names = sorted({r.reference for r in records} | {r.attempt for r in records})
     feats = {n: pair.features(image_utterance(images[n])) for n in names}
-    rows = [pair.terms(feats[r.reference], feats[r.attempt]) for r in records]
+    said = said or {}
+    rows = [pair.terms(feats[r.reference], feats[r.attempt], said.get(r.reference)) for r in records]
     pair.encoder.train(was_training)
     return {name: np.array([row[name] for row in rows]) for name in rows[0]}
 
@@ -362,7 +365,8 @@ def fit_pair_scorer(cfg: TrainConfig, model, data: TrainingData, carried) -> tup
     if cfg.blank_penalty is not None:
         blank_penalty = cfg.blank_penalty
     pair = PairScorer(model.eval(), recognizer=recognizer, blank_penalty=blank_penalty)
-    terms = validation_terms(pair, data.val, data.images)
+    # weight and calibration fitted as the kiosk scores: told each reference's word
+    terms = validation_terms(pair, data.val, data.images, reference_symbols(pair, cfg.data))
     pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
     val_d = pair.combine(terms)
     pair = pair.with_calibration(fit_calibration(data.val, val_d, good_score=cfg.good_score,

@@ -74,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
         ref = get_reference(args.text, lang=lang)
         reference = (ref.audio, ref.sr)
+        expected = scorer.text_phonemes(args.text, lang=lang)  # the text's own phonemes weigh in too
     else:
-        reference = args.files[0]
-    result = scorer.score_pair(reference, args.files[-1])
+        reference, expected = args.files[0], None
+    result = scorer.score_pair(reference, args.files[-1], expected=expected)
     for warning in result.warnings:
         print(f"malsori: warning: {warning}", file=sys.stderr)
     if args.json:

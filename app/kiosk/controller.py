@@ -404,7 +404,8 @@ class KioskController(QObject):
 
         def score():
             ref = services.get_reference(entry)
-            return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr))
+            expected = scorer.text_phonemes(entry.text, lang=entry.lang)  # the word's own phonemes weigh in too
+            return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr), expected=expected)
 
         self.runner.run_task(score, lambda r: self._scored(gen, entry, r), lambda exc: self._score_failed(gen, exc))
 

@@ -1,0 +1,71 @@
+"""When the text is known (the kiosk's word, `score --text`), the attempt is also judged against
+the text's own phonemes: a reference voice the recognizer mishears weighs half, and the text's
+phonemes are the ones the recognizer learned for the word."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import core.espeak
+from core.paths import REPO_ROOT
+from core.phonemes import utterance_items
+from core.wordlists import load_wordlist
+from models import Scorer
+from models.pronunciation import pronunciation_cost
+from models.text_phonemes import text_symbols
+
+SHIPPED = REPO_ROOT / "assets" / "models" / "malsori.pt"
+
+
+def _reading(symbols: list[int], *, n_symbols: int = 6, frames_each: int = 4) -> np.ndarray:
+    """Log-probabilities [T, 1 + n_symbols] of a recognizer sure it hears `symbols`, each for a
+    few frames with a blank between (a confident CTC reading)."""
+    rows = []
+    for s in symbols:
+        rows += [s] * frames_each + [0]
+    lp = np.full((len(rows), 1 + n_symbols), np.log(0.02), dtype=np.float32)
+    lp[np.arange(len(rows)), rows] = np.log(1 - 0.02 * n_symbols)
+    return lp
+
+
+def test_the_text_halves_what_a_misheard_reference_costs_a_right_attempt():
+    reference, attempt = _reading([1, 2, 3]), _reading([1, 2, 4])  # the reference heard as 1 2 3
+    heard_only = pronunciation_cost(reference, attempt)
+    assert heard_only > 1.0
+    # the text says 1 2 4, as the attempt does: the reference voice was misheard, half the cost stays
+    assert pronunciation_cost(reference, attempt, expected=[1, 2, 4]) == pytest.approx(heard_only / 2)
+    # the text agrees with the reference: the attempt's mistake costs in full
+    assert pronunciation_cost(reference, attempt, expected=[1, 2, 3]) == pytest.approx(heard_only)
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return Scorer.load(SHIPPED)
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_a_kiosk_words_phonemes_are_the_ones_the_recognizer_learned_for_it(scorer, lang):
+    """Every word of the beginner list gets its text phonemes, and they are the training targets
+    of the same word (training.targets.symbols of the corpus's items)."""
+    from training.corpus import VocabEntry, entry_items
+    from training.targets import symbols
+
+    words = [e.text for e in load_wordlist(REPO_ROOT / "assets" / "wordlists" / f"{lang}_beginner.csv")
+             if e.kind == "word"][:20]
+    for word in words:
+        trained = symbols(entry_items(VocabEntry(word, lang, "word")), lang=lang)
+        assert scorer.text_phonemes(word, lang=lang) == trained, word
+
+
+def test_a_sound_without_a_symbol_or_no_espeak_ng_scores_without_the_text(scorer, monkeypatch):
+    known = set(scorer.pair.recognizer.symbols)
+    assert text_symbols("sur", known, lang="fr") is None  # French /y/: no Korean or English symbol
+    assert text_symbols("sa", known, lang="fr") is not None
+    monkeypatch.setattr(core.espeak, "BINARY", "espeak-ng-not-installed")
+    assert text_symbols("사과", known, lang="ko") is None
+
+
+def test_utterance_items_merge_korean_aspirates_as_the_corpus_edits_them():
+    assert utterance_items([["t", "h", "'a", "L"]], lang="ko") == ["th", "'a", "L"]
+    assert utterance_items([["t", "h", "'a", "L"]], lang="en") == ["t", "h", "'a", "L"]
