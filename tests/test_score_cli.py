@@ -405,6 +405,24 @@ def test_pairs_results_can_go_to_standard_output(env, words, capsys):
     assert "standard output" in captured.err and not (env / "-").exists()
 
 
+def test_a_pairs_text_column_scores_that_row_told_the_word(env, tmp_path, capsys):
+    """A row with a text is scored as `--text` scores (the word's phonemes weigh in), a row
+    without one as `score REF ATT`; a text whose language cannot be told is that row's error."""
+    ref = _wav(tmp_path / "bul.wav", pad(speak("불"), lead_s=0.3, trail_s=0.3))
+    att = _wav(tmp_path / "pul.wav", pad(speak("풀", voice="ko+m3"), lead_s=0.3, trail_s=0.3))
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("reference,attempt,text\nbul.wav,pul.wav,불\nbul.wav,pul.wav,\nbul.wav,pul.wav,123\n",
+                     encoding="utf-8")
+    assert main(["score", "--pairs", str(pairs), "--out", "-", "--model", str(SHIPPED)]) == 1
+    told, blind, unknown = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    scorer = Scorer.load(SHIPPED)
+    expected = scorer.text_phonemes("불", lang="ko")
+    assert float(told["score"]) == pytest.approx(scorer.score_pair(ref, att, expected=expected).score, abs=0.01)
+    assert float(blind["score"]) == pytest.approx(scorer.score_pair(ref, att).score, abs=0.01)
+    assert told["score"] != blind["score"]
+    assert "cannot tell the language of '123'" in unknown["error"] and unknown["score"] == ""
+
+
 def test_every_json_field_is_documented(env, words, capsys):
     assert main(["score", str(words["ref"]), str(words["same"]), "--json"]) == 0
     fields = json.loads(capsys.readouterr().out)

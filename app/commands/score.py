@@ -123,7 +123,9 @@ def score_rows(scorer, rows: list[dict]) -> list[dict]:
             ref = prepared.get(row["reference_path"])
             if ref is None:
                 ref = prepared[row["reference_path"]] = scorer.features(Path(row["reference_path"]), side="reference")
-            r = scorer.score_pair(ref, Path(row["attempt_path"]))
+            # an optional 'text' column: the word the reference says, judged against as `--text` is
+            expected = scorer.text_phonemes(row["text"], lang=row["lang"]) if row.get("text") else None
+            r = scorer.score_pair(ref, Path(row["attempt_path"]), expected=expected)
         except MalsoriError as exc:
             result["error"] = f"{type(exc).__name__}: {exc}"
         else:
@@ -140,8 +142,10 @@ def score_rows(scorer, rows: list[dict]) -> list[dict]:
 
 
 def read_pairs(path: Path) -> list[dict]:
-    """CSV rows → dicts with the row number, the strings as written and resolved paths."""
+    """CSV rows → dicts with the row number, the strings as written and resolved paths (and the
+    optional text the reference says, with its language)."""
     from core.errors import AudioNotFoundError
+    from core.wordlists import guess_lang
 
     if not path.is_file():
         raise AudioNotFoundError(f"{path}: no such pairs file")
@@ -160,10 +164,14 @@ def read_pairs(path: Path) -> list[dict]:
     for number, r in enumerate(rows, start=2):  # row 1 is the header
         ref, att = (r.get("reference") or "").strip(), (r.get("attempt") or "").strip()
         missing = [name for name, value in (("reference", ref), ("attempt", att)) if not value]
+        text, lang = (r.get("text") or "").strip(), (r.get("lang") or "").strip() or None
         pairs.append({
             "row": number, "reference": ref, "attempt": att,
             "reference_path": str(base / ref), "attempt_path": str(base / att),
-            "error": f"row {number}: empty {' and '.join(missing)}" if missing else "",
+            "text": text, "lang": lang or (guess_lang(text) if text else None),
+            "error": f"row {number}: empty {' and '.join(missing)}" if missing else
+                     f"row {number}: cannot tell the language of {text!r}: give it in a 'lang' column (ko or en)"
+                     if text and not (lang or guess_lang(text)) else "",
         })
     return pairs
 
