@@ -190,6 +190,11 @@ def test_evaluate_prints_the_real_voice_table(realset, tmp_path, capsys):
     with open(tmp_path / "pair_scores.csv", newline="", encoding="utf-8") as f:
         scored = list(csv.DictReader(f))
     assert len(scored) == test["pairs"] and all(float(r["malsori model distance"]) >= 0 for r in scored)
+    # the model row is told each reference's text (as the kiosk is), the "text unknown" row is not
+    assert "| malsori model, text unknown |" in printed
+    told = [float(r["malsori model distance"]) for r in scored]
+    blind = [float(r["malsori model, text unknown distance"]) for r in scored]
+    assert told != blind, "the reference texts never reached the model's pronunciation cost"
 
 
 @pytest.mark.parametrize("remove, package", [
