@@ -68,6 +68,7 @@ def voice_problem(voice: str) -> str | None:
 
 
 def _run(args: list[str], *, timeout_s: float) -> bytes:
+    # callers end their options with "--": a text starting with "-" is then said, not read as an option
     if not available():
         raise TTSError("espeak-ng is not installed: run `bash deploy/setup.sh` (apt package espeak-ng)")
     try:
@@ -97,7 +98,7 @@ def synthesize(
     if not text.strip():
         raise TTSError("nothing to say: the text is empty")
     wav = _run(
-        ["-v", voice, "-s", str(speed_wpm), "-p", str(pitch), "-a", str(amplitude), "--stdout", text],
+        ["-v", voice, "-s", str(speed_wpm), "-p", str(pitch), "-a", str(amplitude), "--stdout", "--", text],
         timeout_s=timeout_s,
     )
     y, file_sr = parse_wav_stream(wav)
@@ -108,7 +109,7 @@ def synthesize(
 
 def phonemes(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[str]:
     """espeak-ng's phoneme mnemonics for `text`, one string per word (phonemes unseparated)."""
-    out = _run(["-v", voice, "-q", "-x", text], timeout_s=timeout_s)
+    out = _run(["-v", voice, "-q", "-x", "--", text], timeout_s=timeout_s)
     return out.decode("utf-8", "replace").split()
 
 
@@ -122,7 +123,7 @@ def phoneme_tokens(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> 
     ("'a", ",o"). Joining a clause's items ("".join) gives the string `phonemes` prints,
     which espeak-ng speaks back when written as "[[...]]".
     """
-    out = _run(["-v", voice, "-q", "-x", "--sep=z", text], timeout_s=timeout_s)
+    out = _run(["-v", voice, "-q", "-x", "--sep=z", "--", text], timeout_s=timeout_s)
     clauses = []
     for line in out.decode("utf-8", "replace").splitlines():
         items: list[str] = []

@@ -46,10 +46,19 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
     )
 
 
+# What an attempt too short to hold the target at all costs per phoneme (CTC needs a frame per
+# phoneme, two for a doubled one): as much as another word's (사과 against 불: ~10 nats).
+TOO_SHORT_COST = 10.0
+
+
 def phoneme_cost(attempt_lp, target: list[int], blank_penalty: float = 0.0) -> float:
     """Nats per target phoneme by which the attempt prefers its own best reading (read with
     `blank_penalty`) over `target`: 0 = says the target; one wrong phoneme of five adds about
-    (its confidence) / 5."""
+    (its confidence) / 5; an attempt with fewer frames than the target needs, TOO_SHORT_COST
+    (CTC would call that alignment impossible, and torch's zero_infinity would make it free)."""
+    needed = len(target) + sum(1 for k in range(1, len(target)) if target[k] == target[k - 1])
+    if attempt_lp.shape[0] < needed:
+        return TOO_SHORT_COST
     own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
     return max(0.0, sequence_cost(attempt_lp, target) - own) / len(target)
 

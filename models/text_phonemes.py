@@ -24,6 +24,7 @@ NEAR_SOUNDS: dict[str, tuple[str, ...]] = {
     "R": ("r",), "R2": ("r",), "R3": ("r",), "R^": ("r",), "r.": ("r",),
     "ai": ("aI",), "au": ("aU",), "ei": ("eI",), "oi": ("OI",), "ou": ("oU",),
     "A": ("A:",), "A@": ("A:",), "O": ("O:",), "ee": ("e",), "x": ("h",), "X": ("h",),
+    "o@": ("O@",), "U@": ("U", "r"),  # en-us "four", "tour": vowels + r the corpus words never had
 }
 MARKS = re.compile(r"[:.#;^\-]")  # length, retroflex, unreleased, palatal, … marks of espeak-ng mnemonics
 

@@ -411,16 +411,19 @@ def test_a_pairs_text_column_scores_that_row_told_the_word(env, tmp_path, capsys
     ref = _wav(tmp_path / "bul.wav", pad(speak("불"), lead_s=0.3, trail_s=0.3))
     att = _wav(tmp_path / "pul.wav", pad(speak("풀", voice="ko+m3"), lead_s=0.3, trail_s=0.3))
     pairs = tmp_path / "pairs.csv"
-    pairs.write_text("reference,attempt,text\nbul.wav,pul.wav,불\nbul.wav,pul.wav,\nbul.wav,pul.wav,123\n",
-                     encoding="utf-8")
+    pairs.write_text("reference,attempt,text,lang\nbul.wav,pul.wav,불,\nbul.wav,pul.wav,,\nbul.wav,pul.wav,123,\n"
+                     "bul.wav,pul.wav,불,KO\nbul.wav,pul.wav,불,de\nbul.wav,pul.wav,apple,ko\n", encoding="utf-8")
     assert main(["score", "--pairs", str(pairs), "--out", "-", "--model", str(SHIPPED)]) == 1
-    told, blind, unknown = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    told, blind, unknown, upper, other_lang, wrong_lang = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     scorer = Scorer.load(SHIPPED)
     expected = scorer.text_phonemes("불", lang="ko")
     assert float(told["score"]) == pytest.approx(scorer.score_pair(ref, att, expected=expected).score, abs=0.01)
     assert float(blind["score"]) == pytest.approx(scorer.score_pair(ref, att).score, abs=0.01)
     assert told["score"] != blind["score"]
     assert "cannot tell the language of '123'" in unknown["error"] and unknown["score"] == ""
+    assert upper["score"] == told["score"]  # the lang cell in any case, as the kiosk's settings
+    assert "lang de: not a language malsori speaks" in other_lang["error"] and other_lang["score"] == ""
+    assert "'apple' with lang ko: " in wrong_lang["error"] and wrong_lang["score"] == ""
 
 
 def test_every_json_field_is_documented(env, words, capsys):

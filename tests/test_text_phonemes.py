@@ -39,6 +39,17 @@ def test_the_text_halves_what_a_misheard_reference_costs_a_right_attempt():
     assert pronunciation_cost(reference, attempt, expected=[1, 2, 3]) == pytest.approx(heard_only)
 
 
+def test_an_attempt_too_short_to_say_the_text_costs_as_much_as_another_word():
+    """CTC cannot fit 8 phonemes into 6 frames; that must not read as "says it" (cost 0)."""
+    from models.pronunciation import TOO_SHORT_COST
+
+    reference, short = _reading([1, 2, 3, 4, 5, 6, 1, 2], frames_each=2), _reading([1, 2], frames_each=2)
+    assert short.shape[0] == 6
+    assert pronunciation_cost(reference, short) == TOO_SHORT_COST
+    assert pronunciation_cost(reference, short, expected=[1, 2, 3, 4, 5, 6, 1, 2]) == TOO_SHORT_COST
+    assert pronunciation_cost(short, short) == 0.0
+
+
 @pytest.fixture(scope="module")
 def scorer():
     return Scorer.load(SHIPPED)
@@ -74,8 +85,8 @@ def test_utterance_items_merge_korean_aspirates_as_the_corpus_edits_them():
 
 def test_evaluate_and_train_tell_each_corpus_reference_what_the_kiosk_is_told(scorer, tmp_path):
     """`evaluate` and `train` look up each pair's reference file in targets.reference_symbols: the
-    same phonemes as the kiosk's Scorer.text_phonemes for the word, and none (scored as not told)
-    where the kiosk has none (today en "four": espeak-ng's o@ has no symbol)."""
+    same phonemes as the kiosk's Scorer.text_phonemes for the word, mapped the same way where the
+    recognizer has no symbol of its own (en "four": espeak-ng's o@ is read as O@)."""
     import csv
 
     from training.dataset import read_manifest

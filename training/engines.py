@@ -194,7 +194,7 @@ def espeak_ipa(text: str, *, voice: str) -> str:
     from core.errors import TTSError
 
     try:
-        proc = subprocess.run(["espeak-ng", "-v", voice, "-q", "--ipa", text], capture_output=True, timeout=10)
+        proc = subprocess.run(["espeak-ng", "-v", voice, "-q", "--ipa", "--", text], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise TTSError(f"espeak-ng --ipa failed: {exc}") from exc
     if proc.returncode != 0:

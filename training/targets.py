@@ -70,10 +70,18 @@ def phoneme_targets(data_dir: str | Path) -> dict[str, tuple[str, ...]]:
 
 
 def reference_symbols(pair, data_dir: str | Path) -> dict[str, tuple[str, ...]]:
-    """Corpus file → the phonemes it says in the pair scorer's recognizer symbols: the "text"
-    of a corpus reference, what `Scorer.text_phonemes` gives the kiosk for its word. Empty
-    without a recognizer or phoneme columns; files with a symbol the recognizer lacks are left out."""
+    """Corpus file → the phonemes it says in the pair scorer's recognizer symbols, each mapped as
+    `Scorer.text_phonemes` maps a word's (models.text_phonemes): the "text" of a corpus
+    reference, what the kiosk is told for its word. Empty without a recognizer or phoneme
+    columns; files with a sound that maps to no symbol are left out."""
+    from models.text_phonemes import map_item
+
     if pair.recognizer is None:
         return {}
     known = set(pair.recognizer.symbols)
-    return {path: s for path, s in phoneme_targets(data_dir).items() if all(x in known for x in s)}
+    out = {}
+    for path, said in phoneme_targets(data_dir).items():
+        mapped = [(s,) if s in known else map_item(s.split(":", 1)[1], known, lang=s.split(":", 1)[0]) for s in said]
+        if all(m is not None for m in mapped) and any(mapped):
+            out[path] = tuple(x for m in mapped for x in m)
+    return out

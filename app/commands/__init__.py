@@ -20,10 +20,11 @@ def delegate(sub: argparse._SubParsersAction, name: str, *, summary: str, descri
     p.set_defaults(func=handler.run)
 
 
-def text_language(text: str, lang: str | None) -> str:
+def text_language(text: str, lang: str | None, *, given_by: str = "--lang", note: bool = True) -> str:
     """The language to speak a reference TEXT in: --lang when given (one malsori speaks), else the
-    one its script points to, said in a note on stderr. UsageError when the language cannot be
-    told, or when its voice would not read TEXT as words (the word-list check, core.wordlists)."""
+    one its script points to, said in a note on stderr (unless `note` is False). UsageError when
+    the language cannot be told, or when its voice would not read TEXT as words (the word-list
+    check, core.wordlists). given_by: where the language comes from, for the messages."""
     import sys
     import unicodedata
 
@@ -35,16 +36,16 @@ def text_language(text: str, lang: str | None) -> str:
     if lang is None:
         lang = guess_lang(text)
         if lang is None:
-            raise UsageError(f"cannot tell the language of {text!r} from its letters: give --lang ({choices})")
+            raise UsageError(f"cannot tell the language of {text!r} from its letters: give {given_by} ({choices})")
         guessed = "Hangul" if lang == "ko" else "Latin letters"
     elif lang not in VOICES:
-        raise UsageError(f"--lang {lang}: not a language malsori speaks (choose from {choices})")
+        raise UsageError(f"{given_by} {lang}: not a language malsori speaks (choose from {choices})")
     else:
         guessed = None
     if available():  # without espeak-ng (gTTS only) the reading cannot be checked
         why = text_problem(" ".join(unicodedata.normalize("NFC", text).split()), lang=lang)
         if why:
-            raise UsageError(f"{text!r} with --lang {lang}: {why}")
-    if guessed:
+            raise UsageError(f"{text!r} with {given_by} {lang}: {why}")
+    if guessed and note:
         print(f"malsori: note: speaking it as --lang {lang} (the text is in {guessed})", file=sys.stderr)
     return lang

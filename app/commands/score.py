@@ -145,7 +145,6 @@ def read_pairs(path: Path) -> list[dict]:
     """CSV rows → dicts with the row number, the strings as written and resolved paths (and the
     optional text the reference says, with its language)."""
     from core.errors import AudioNotFoundError
-    from core.wordlists import guess_lang
 
     if not path.is_file():
         raise AudioNotFoundError(f"{path}: no such pairs file")
@@ -164,14 +163,17 @@ def read_pairs(path: Path) -> list[dict]:
     for number, r in enumerate(rows, start=2):  # row 1 is the header
         ref, att = (r.get("reference") or "").strip(), (r.get("attempt") or "").strip()
         missing = [name for name, value in (("reference", ref), ("attempt", att)) if not value]
-        text, lang = (r.get("text") or "").strip(), (r.get("lang") or "").strip() or None
+        text, lang = (r.get("text") or "").strip(), (r.get("lang") or "").strip().casefold() or None
+        error = f"row {number}: empty {' and '.join(missing)}" if missing else ""
+        if text and not error:  # checked as --text checks its text, the language from 'lang' or the letters
+            try:
+                lang = text_language(text, lang, given_by="lang", note=False)
+            except UsageError as exc:
+                error = f"row {number}: {exc}"
         pairs.append({
             "row": number, "reference": ref, "attempt": att,
             "reference_path": str(base / ref), "attempt_path": str(base / att),
-            "text": text, "lang": lang or (guess_lang(text) if text else None),
-            "error": f"row {number}: empty {' and '.join(missing)}" if missing else
-                     f"row {number}: cannot tell the language of {text!r}: give it in a 'lang' column (ko or en)"
-                     if text and not (lang or guess_lang(text)) else "",
+            "text": text, "lang": lang, "error": error,
         })
     return pairs
 
