@@ -175,8 +175,8 @@ def render_problem(entry: Entry) -> str | None:
 def text_problem(text: str, *, lang: str) -> str | None:
     """Why espeak-ng would not read `text` as words of `lang`, or None when it does.
 
-    A text without letters is refused; then three checks, each catching a failure seen with
-    espeak-ng 1.51:
+    Three checks, each catching a failure seen with espeak-ng 1.51 (and a text of punctuation
+    alone, which espeak-ng reads out as "exclamation", is refused after the first):
     1. characters: only those the language's voice reads as words (for Korean, precomposed
        Hangul syllables: a bare jamo is read as its letter name, Latin and Hanja switch voice);
     2. espeak-ng's phonemes (`-x`) contain no language-switch marker such as "(en)";
@@ -185,12 +185,12 @@ def text_problem(text: str, *, lang: str) -> str | None:
     """
     from core.espeak import _run, espeak_voice
 
-    if not any(c.isalpha() for c in text):  # "!!!" is read out as "exclamation"
-        return "no letters: nothing to say as a word"
     allowed = _ALLOWED.get(lang)
     if allowed is not None and not allowed.fullmatch(text):
         bad = sorted({c for c in text if not allowed.fullmatch(c)})
         return f"characters the {lang} voice would not read as words: {''.join(bad)!r}"
+    if not any(c.isalpha() for c in text):  # "!!!" is read out as "exclamation"
+        return "no letters: nothing to say as a word"
     out = _run(["-v", espeak_voice(lang), "-q", "-x", "--sep=z", "--", text], timeout_s=10.0)
     phonemes = out.decode("utf-8", "replace")
     if _LANG_SWITCH.search(phonemes):

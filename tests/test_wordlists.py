@@ -74,6 +74,8 @@ def test_every_shipped_entry_is_read_as_words_by_espeak(shipped_entries):
         ("3", "ko", "characters"),  # a digit: read as a number word, not what is written
         ("漢字", "ko", "characters"),
         ("TV", "en", "letter by letter"),
+        ("!!!", "en", "no letters"),  # punctuation alone: espeak-ng says "exclamation"
+        ("?", "ko", "no letters"),
     ],
 )
 def test_render_check_rejects_what_espeak_would_spell_out(text, lang, why):
