@@ -271,13 +271,18 @@ def test_short_weight_serves_short_words_low_grade_more_often_at_the_same_mean_s
     assert set(low_grade_shares(sorted(targets), targets, 0.6, 1.0).values()) == {0.6}
 
 
-@pytest.mark.parametrize("extra", [["--copies-per-file", "2"], ["--short-weight", "2"], ["--copies-per-file", "0",
-                                                                                          "--channel-share", "0.5"]])
-def test_copy_options_without_copies_or_out_of_range_are_one_clear_line(tmp_path, capsys, extra):
+@pytest.mark.parametrize("extra, named", [
+    (["--copies-per-file", "2"], "--channel-share"), (["--short-weight", "2"], "--channel-share"),
+    (["--copies-per-file", "0", "--channel-share", "0.5"], "--copies-per-file must"),
+    (["--short-weight", "0", "--channel-share", "0.5"], "--short-weight must"),
+    (["--short-weight", "nan", "--channel-share", "0.5"], "--short-weight must"),  # nan: every file low-grade
+    (["--short-weight", "inf", "--channel-share", "0.5"], "--short-weight must"),
+])
+def test_copy_options_without_copies_or_out_of_range_are_one_clear_line(tmp_path, capsys, extra, named):
     rc = main(["train-phonemes", "--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), *extra, "--no-progress"])
     err = capsys.readouterr().err
     assert rc != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1
-    assert ("--copies-per-file" in err) or ("--channel-share" in err)
+    assert named in err
 
 
 def test_copies_per_file_writes_the_further_copies_once_beside_the_untouched_first_ones(corpus, tmp_path, capsys):

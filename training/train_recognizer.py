@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -479,9 +480,10 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
         "--freq-warp": (cfg.freq_warp, 0.0, 1.0, False),  # a factor 1 - W must stay above 0
         "--time-stretch": (cfg.time_stretch, 0.0, 1.0, False),
     }
-    if cfg.copies_per_file < 1 or cfg.short_weight <= 0:
-        raise UsageError(f"--copies-per-file must be 1 or more and --short-weight above 0, not "
-                         f"{cfg.copies_per_file} and {cfg.short_weight:g}")
+    if cfg.copies_per_file < 1:
+        raise UsageError(f"--copies-per-file must be 1 or more, not {cfg.copies_per_file}")
+    if not (0 < cfg.short_weight < math.inf):  # nan fails too: it would serve every file low-grade
+        raise UsageError(f"--short-weight must be a number above 0, not {cfg.short_weight:g}")
     if cfg.channel_share == 0 and (cfg.copies_per_file != 1 or cfg.short_weight != 1.0):
         raise UsageError("--copies-per-file and --short-weight shape the low-grade copies of --channel-share: pass it too")
     for name, (value, low, high, closed) in ranges.items():
