@@ -126,9 +126,12 @@ class Scorer:
             return None
         key = (text, lang, voice)
         if key not in self._text_phonemes:
-            from .text_phonemes import text_symbols
+            from .text_phonemes import map_symbols, text_items
 
-            self._text_phonemes[key] = text_symbols(text, set(self.pair.recognizer.symbols), lang=lang, voice=voice)
+            items = text_items(text, lang=lang, voice=voice)
+            if items is None:  # espeak-ng missing or failing (a timeout): ask again next time
+                return None
+            self._text_phonemes[key] = map_symbols(items, set(self.pair.recognizer.symbols), lang=lang)[0]
         return self._text_phonemes[key]
 
     def score_pair(self, reference: Audio, attempt: Audio, *, expected: tuple[str, ...] | None = None) -> ScoreResult:

@@ -78,6 +78,16 @@ def test_a_sound_without_a_symbol_or_no_espeak_ng_scores_without_the_text(scorer
     assert text_symbols("사과", known, lang="ko") is None
 
 
+def test_a_word_espeak_ng_failed_on_once_is_asked_again_not_remembered_as_without_phonemes(monkeypatch):
+    """The kiosk keeps one scorer all day: one espeak-ng hiccup (a timeout) must not leave the word
+    scored without its text until a restart."""
+    scorer = Scorer.load(SHIPPED)
+    with monkeypatch.context() as m:
+        m.setattr(core.espeak, "BINARY", "espeak-ng-not-installed")
+        assert scorer.text_phonemes("학교", lang="ko") is None
+    assert scorer.text_phonemes("학교", lang="ko") is not None
+
+
 def test_utterance_items_merge_korean_aspirates_as_the_corpus_edits_them():
     assert utterance_items([["t", "h", "'a", "L"]], lang="ko") == ["th", "'a", "L"]
     assert utterance_items([["t", "h", "'a", "L"]], lang="en") == ["t", "h", "'a", "L"]
