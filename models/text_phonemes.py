@@ -79,9 +79,3 @@ def text_items(text: str, *, lang: str, voice: str | None = None) -> list[str] |
     except MalsoriError:
         return None
 
-
-def text_symbols(text: str, known: set[str], *, lang: str, voice: str | None = None) -> tuple[str, ...] | None:
-    """espeak-ng's phonemes of `text` in the recognizer's symbols `known`; None when a sound fits
-    no symbol or espeak-ng cannot say the text: the caller then scores without the text."""
-    items = text_items(text, lang=lang, voice=voice)
-    return None if items is None else map_symbols(items, known, lang=lang)[0]

@@ -13,7 +13,6 @@ from core.phonemes import utterance_items
 from core.wordlists import load_wordlist
 from models import Scorer
 from models.pronunciation import pronunciation_cost
-from models.text_phonemes import text_symbols
 
 SHIPPED = REPO_ROOT / "assets" / "models" / "malsori.pt"
 
@@ -70,12 +69,12 @@ def test_a_kiosk_words_phonemes_are_the_ones_the_recognizer_learned_for_it(score
         assert scorer.text_phonemes(word, lang=lang) == trained, word
 
 
-def test_a_sound_without_a_symbol_or_no_espeak_ng_scores_without_the_text(scorer, monkeypatch):
-    known = set(scorer.pair.recognizer.symbols)
-    assert text_symbols("sur", known, lang="fr") is None  # French /y/: no Korean or English symbol
-    assert text_symbols("sa", known, lang="fr") is not None
+def test_a_sound_without_a_symbol_or_no_espeak_ng_scores_without_the_text(monkeypatch):
+    scorer = Scorer.load(SHIPPED)  # its own: nothing asked before is remembered
+    assert scorer.text_phonemes("sur", lang="fr") is None  # French /y/: no Korean or English symbol
+    assert scorer.text_phonemes("sa", lang="fr") is not None
     monkeypatch.setattr(core.espeak, "BINARY", "espeak-ng-not-installed")
-    assert text_symbols("사과", known, lang="ko") is None
+    assert scorer.text_phonemes("사과", lang="ko") is None
 
 
 def test_a_word_espeak_ng_failed_on_once_is_asked_again_not_remembered_as_without_phonemes(monkeypatch):

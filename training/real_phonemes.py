@@ -38,10 +38,8 @@ class RealTakes:
 def real_takes(data: str | Path, known: set[str], *, split: str = "train", langs: tuple[str, ...] = ()) -> RealTakes:
     """Every take of `split` (and its telephone-band copy) whose text espeak-ng phonemises
     into known symbols. known: the recognizer's symbols; langs: only these languages (empty: all)."""
-    from core.espeak import phoneme_tokens
-    from core.errors import MalsoriError
+    from models.text_phonemes import text_items
 
-    from core.phonemes import utterance_items
     from .realset import read_pairs
 
     data = Path(data)
@@ -60,11 +58,8 @@ def real_takes(data: str | Path, known: set[str], *, split: str = "train", langs
     said: dict[tuple[str, str], tuple] = {}
     for group, (text, lang, voice) in sorted(texts.items()):
         if (text, voice) not in said:
-            try:
-                items = utterance_items(phoneme_tokens(text, voice=voice), lang=lang)
-                said[(text, voice)] = map_symbols(items, known, lang=lang)
-            except MalsoriError:
-                said[(text, voice)] = (None, ["(espeak-ng failed)"])
+            items = text_items(text, lang=lang, voice=voice)
+            said[(text, voice)] = (None, ["(espeak-ng failed)"]) if items is None else map_symbols(items, known, lang=lang)
         symbols, unknown = said[(text, voice)]
         if symbols is None:
             out.skipped += 1
