@@ -29,11 +29,11 @@ import numpy as np
 from .dataset import ManifestError, PairRecord, image_utterance, load_images, read_manifest, usable
 from .figures import save_png
 from .metrics import auc, fit_baseline_calibration
+from .realeval import NO_TEXT
 from .targets import reference_symbols
 
 GAIN_BASE_PEAK = 10 ** (-21 / 20)  # −21 dBFS: +20 dB still fits under full scale
 NOISE_SNR_DB = 10.0
-NO_TEXT = "malsori model, text unknown"  # the same pairs without the word's phonemes (`score REF ATT`)
 TEXT_NOTE = "; told each reference's word, as the kiosk is (pronunciation cost: mean of heard and text)"
 
 
