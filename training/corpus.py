@@ -131,7 +131,7 @@ class CorpusConfig:
     # train and val entries only, after the `attempts_per_word` espeak-ng ones (which stay exactly
     # those of a corpus without engines). {} = espeak-ng only.
     engines: dict = field(default_factory=dict)
-    # per split, the Kokoro styles a voice is made of (alone or mixed; never training.engines.RESERVED_STYLES)
+    # per split, the Kokoro styles a voice is made of (alone or mixed; only training.engines.KOKORO_STYLES)
     kokoro_voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in KOKORO_VOICE_SPLIT.items()})
     kokoro_speed: tuple[float, float] = (0.8, 1.25)  # Kokoro attempts: uniform speed factor
     festival_voice_split: dict = field(default_factory=lambda: {k: tuple(v) for k, v in FESTIVAL_VOICE_SPLIT.items()})

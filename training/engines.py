@@ -25,11 +25,10 @@ from core.errors import CorpusError
 
 ENGINES = ("kokoro", "festival", "warp")  # `make-corpus --engines` names, in the order their attempts are made
 KOKORO_SR = 24_000
-# RESERVED_STYLES are kept for independent checks (never trained, tuned, calibrated or evaluated
-# on, alone or in a mixture): they are not in this list, and `parse_kokoro_voice` refuses them.
-# This tuple is the one place that names them; everything else refers to it.
+# The only Kokoro styles a corpus may use: `parse_kokoro_voice` refuses any other, alone or in a
+# mixture, so the styles kept for independent checks (docs/training.md) can never be trained,
+# tuned, calibrated or evaluated on.
 KOKORO_STYLES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jm_kumo")
-RESERVED_STYLES = ("jf_tebukuro",)
 # Per split, the styles a Kokoro voice may be made of (a style alone, or a weighted mixture of
 # two). jf_nezumi is held out for val; the test split stays espeak-ng only (comparable to before).
 KOKORO_VOICE_SPLIT = {"train": ("jf_alpha", "jf_gongitsune", "jm_kumo"), "val": ("jf_nezumi",)}
@@ -62,14 +61,11 @@ class KokoroVoice:
 def parse_kokoro_voice(name: str) -> KokoroVoice:
     """"jf_alpha" or "jf_alpha*0.6+jm_kumo*0.4" → KokoroVoice (weights normalised to sum 1).
 
-    Raises CorpusError for an unknown style and for a RESERVED_STYLES one, alone or mixed.
+    Raises CorpusError for a style not in KOKORO_STYLES, alone or mixed.
     """
     parts = []
     for piece in name.split("+"):
         style, _, weight = piece.strip().partition("*")
-        if style in RESERVED_STYLES:
-            raise CorpusError(f"Kokoro style {style} is reserved for independent checks: "
-                              "it may not be used for training, alone or in a mixture")
         if style not in KOKORO_STYLES:
             raise CorpusError(f"unknown Kokoro style {style!r} (choose from {', '.join(KOKORO_STYLES)})")
         try:
@@ -124,7 +120,7 @@ class Kokoro:
         self.vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
         with (data / "voices_ja.npz").open("rb") as f:
             npz = np.load(f)
-            self.styles = {k: np.asarray(npz[k], np.float32) for k in KOKORO_STYLES}  # never the reserved one
+            self.styles = {k: np.asarray(npz[k], np.float32) for k in KOKORO_STYLES}  # only the listed styles
 
     def tokens(self, ipa: str) -> list[int]:
         unknown = sorted({c for c in ipa if c not in self.vocab})
@@ -284,7 +280,7 @@ def kokoro_speaker(lang: str, voice: KokoroVoice, speed: float, *, sr: int):
 
 
 def check_engines(cfg) -> None:
-    """Refuse unknown engines, bad counts, unknown or reserved voices and missing packages up front."""
+    """Refuse unknown engines, bad counts, unlisted voices and missing packages up front."""
     import importlib.util
     import shutil
 
@@ -296,7 +292,7 @@ def check_engines(cfg) -> None:
     used = {engine for engine, n in cfg.engines.items() if n > 0}
     for split, styles in cfg.kokoro_voice_split.items():
         for style in styles:
-            parse_kokoro_voice(style)  # refuses reserved and unknown styles
+            parse_kokoro_voice(style)  # refuses any style outside KOKORO_STYLES
         if split == "test" and styles:
             raise CorpusError("the test split stays espeak-ng only: no Kokoro voices for it")
     for split, voices in cfg.festival_voice_split.items():
