@@ -1,6 +1,11 @@
 """Scores do not move under a refactor: 50 fixed pairs, scored with a frozen copy of the
-model shipped before the pair scorer was made one object, give bit-for-bit the values
-stored in tests/data/pair_scores.json.
+model shipped before the pair scorer was made one object, give the values stored in
+tests/data/pair_scores.json to float32 precision.
+
+Not bit for bit: the networks run in float32 and the numeric libraries take a different SIMD
+path on a different processor, so the last bits move between machines (CI saw a score differ
+by 7e-11; an AMD EPYC here, 2e-5 in a score and 2.6e-6 in a phoneme cost). A change of the
+formula moves values by orders of magnitude more than the tolerance.
 
 The audio is made here by espeak-ng (deterministic for a given espeak-ng build); the model
 is a frozen copy (tests/data/malsori-frozen.pt), so a retrained shipped model does not
@@ -73,14 +78,19 @@ def pair_results() -> list[dict]:
         torch.set_num_threads(threads)
 
 
-def test_fifty_pairs_score_bit_for_bit_as_before():
+# relative or absolute, whichever is larger: ~5x the float32 noise seen between processors
+TOLERANCE = dict(rel=1e-4, abs=1e-4)
+
+
+def test_fifty_pairs_score_as_before():
     expected = json.loads(EXPECTED.read_text(encoding="utf-8"))["pairs"]
     got = pair_results()
     assert len(got) == len(expected) == 50
     for g, e in zip(got, expected):
         assert (g["reference"], g["attempt"]) == (e["reference"], e["attempt"])
         for key in ("score", "distance", "phoneme_cost", "worst_segment_s", "deviation_sum"):
-            assert g[key] == e[key], f"{e['reference']} / {e['attempt']}: {key} {g[key]!r} != {e[key]!r}"
+            assert g[key] == pytest.approx(e[key], **TOLERANCE), \
+                f"{e['reference']} / {e['attempt']}: {key} {g[key]!r} != {e[key]!r}"
 
 
 def test_the_fixture_spans_the_scale():
