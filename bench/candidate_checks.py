@@ -36,13 +36,19 @@ def narrow_reference(scorer, tmp: Path) -> list[tuple[str, str, float, float]]:
 
 
 def main() -> int:
+    import argparse
+
+    from core.errors import MalsoriError
     from models import Scorer
 
-    if len(sys.argv) < 2:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
-        return 2
-    for path in sys.argv[1:]:
-        scorer = Scorer.load(path)
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("models", nargs="+", metavar="MODEL.pt", help="checkpoints to check")
+    for path in parser.parse_args().models:
+        try:
+            scorer = Scorer.load(path)
+        except MalsoriError as exc:  # a missing or broken checkpoint: say so, no traceback
+            print(f"{path}: {exc}", file=sys.stderr)
+            return 1
         print(f"{path}:")
         for told, (caught, rights) in named_cases(scorer).items():
             low = ", ".join(f"{s:.1f} {w} {v}" for s, w, v in rights[:3])
