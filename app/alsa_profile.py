@@ -192,8 +192,9 @@ def profile_card(path: Path) -> str | None:
     return m[1] if m else None
 
 
-def remember_choice(config: Path, *, card_id: str, card_name: str, profile: Path | None) -> None:
-    """Record the chosen mic in malsori's own config (JSON), keeping every other key."""
+def read_config(config: Path) -> dict:
+    """malsori's own config (JSON object; {} when absent). MalsoriError when it cannot be read,
+    so that it is never overwritten: the person fixes or removes the file."""
     config = Path(config)
     try:
         data = json.loads(config.read_text(encoding="utf-8")) if config.exists() else {}
@@ -202,6 +203,12 @@ def remember_choice(config: Path, *, card_id: str, card_name: str, profile: Path
         raise MalsoriError(f"{config}: cannot read malsori's config ({exc}); fix or remove the file") from exc
     if not isinstance(data, dict):
         raise MalsoriError(f"{config}: malsori's config is not a JSON object; fix or remove the file")
+    return data
+
+
+def remember_choice(config: Path, *, card_id: str, card_name: str, profile: Path | None) -> None:
+    """Record the chosen mic in malsori's own config (JSON), keeping every other key."""
+    data = read_config(config)
     data["microphone"] = {"card_id": card_id, "card_name": card_name, "profile": str(profile) if profile else None}
     atomic_write_json(config, data)
 

@@ -241,6 +241,29 @@ def test_mic_use_with_an_unknown_name_exits_with_the_device_error_code(cli_home,
     assert not (home / ".asoundrc").exists()
 
 
+def test_mic_use_with_an_unreadable_config_changes_nothing(cli_home, tmp_path, capsys):
+    home, cards = cli_home
+    config = tmp_path / "malsori" / "config.json"
+    config.parent.mkdir()
+    config.write_text("{not json")
+    assert main(["mic", "use", "pnp", "--cards", str(cards)]) == 1
+    assert "fix or remove the file" in capsys.readouterr().err
+    assert not (home / ".asoundrc").exists() and config.read_text() == "{not json"
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["record", "FILE/take.wav"], 13, "is a file, not a folder"),  # checked before the take is spoken
+    (["record", "take.wav", "--max-seconds", "nan"], 2, "--max-seconds must be a positive number"),
+    (["test", "--seconds", "inf"], 2, "--seconds must be a positive number"),
+])
+def test_mic_options_and_output_are_checked_before_recording(tmp_path, capsys, argv, code, message):
+    (tmp_path / "file").write_text("")
+    argv = [a.replace("FILE", str(tmp_path / "file")) for a in argv]
+    assert main(["mic", *argv]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "recording" not in err
+
+
 def test_mic_test_without_any_microphone_is_a_clear_error(tmp_path):
     home = tmp_path / "home"
     home.mkdir()

@@ -432,3 +432,15 @@ def test_every_json_field_is_documented(env, words, capsys):
     page = (REPO_ROOT / "docs" / "engine.md").read_text(encoding="utf-8")
     documented = page[page.index("`--json` prints"):].split("\n\n")[0]
     assert [f for f in fields if f"`{f}`" not in documented] == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["REF", ""], "an empty FILE argument"),  # "" would otherwise be read as the current folder
+    (["--text", "사과", " "], "an empty FILE argument"),
+    (["--pairs", "DIR", "--out", "-"], "is a directory; --pairs takes a CSV file"),
+])
+def test_an_empty_path_or_a_folder_is_a_usage_error_naming_it(env, words, capsys, argv, message):
+    argv = [str(words["ref"]) if a == "REF" else str(env) if a == "DIR" else a for a in argv]
+    assert main(["score", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err

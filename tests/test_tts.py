@@ -435,3 +435,22 @@ def test_cli_unwritable_output_is_exit_13_naming_the_path_once(tmp_path, capsys)
     assert main(["tts", KO_WORD, "--lang", "ko", "--engine", "espeak", "-o", str(deeper), "--cache-dir",
                  str(tmp_path / "c")]) == 13
     assert f"{tmp_path / 'a-file'}: is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["사과", "--timeout", "nan"], "--timeout must be a positive number"),
+    (["사과", "--timeout", "0"], "--timeout must be a positive number"),
+    (["사과", "--show-lists"], "not TEXT and --show-lists"),
+    (["--list", "ko_beginner", "--check", "--add-list", "x.csv"], "not --list and --add-list"),
+    (["--list", "ko_beginner", "--precache", "-o", "x.wav"], "-o/--output goes with TEXT"),
+])
+def test_cli_refuses_options_the_action_would_ignore(tmp_path, capsys, argv, message):
+    assert main(["tts", *argv, "--cache-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "c").exists()  # refused before any work
+
+
+def test_cli_names_unreadable_characters_in_the_order_they_are_written(tmp_path, capsys):
+    assert main(["tts", "사과zyx", "--lang", "ko", "--cache-dir", str(tmp_path / "c")]) == 2
+    assert "would not read as words: 'zyx'" in capsys.readouterr().err

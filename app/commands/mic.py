@@ -127,12 +127,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_use(args: argparse.Namespace) -> int:
-    from app.alsa_profile import remember_choice, write_profile
+    from app.alsa_profile import read_config, remember_choice, write_profile
     from app.devices import pick_usb_mic
     from core.paths import config_path
 
     card = pick_usb_mic(_cards(args), args.name)
     path = _profile_path(args)
+    read_config(config_path())  # a config we may not rewrite stops us before the ALSA file changes
     change = write_profile(card.id, path=path, device=args.device, playback_pcm=args.playback)
     remember_choice(config_path(), card_id=card.id, card_name=card.name, profile=path)
     if change.changed:
@@ -202,6 +203,12 @@ def _progress(total_s: float):
     return bar, on_level
 
 
+def _positive_seconds(value: float, option: str) -> float:
+    if not math.isfinite(value) or value <= 0:  # nan passes a plain `<= 0` test
+        raise UsageError(f"{option} must be a positive number of seconds")
+    return value
+
+
 def _db(value: float) -> str:
     return "-inf" if math.isinf(value) else f"{value:.1f}"
 
@@ -209,8 +216,7 @@ def _db(value: float) -> str:
 def run_test(args: argparse.Namespace) -> int:
     from app.recorder import Recorder, level_report
 
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
+    _positive_seconds(args.seconds, "--seconds")
     print(f"recording {args.seconds:g} s: say something", file=sys.stderr)
     bar, on_level = _progress(args.seconds)
     recorder = Recorder(device=_device(args.device), max_seconds=args.seconds, auto_stop=False,
@@ -246,11 +252,12 @@ def run_test(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from core.fileio import atomic_write_wav
+    from core.errors import OutputError
+    from core.fileio import atomic_write_wav, check_writable
     from app.recorder import Recorder
 
-    if args.max_seconds <= 0:
-        raise UsageError("--max-seconds must be positive")
+    _positive_seconds(args.max_seconds, "--max-seconds")
+    check_writable(args.out)  # before the take, not after: a take spoken for nothing is lost
     how = "stops when you stop speaking" if args.auto_stop else "Ctrl-C stops"
     print(f"recording (at most {args.max_seconds:g} s; {how})", file=sys.stderr)
     bar, on_level = _progress(args.max_seconds)
@@ -263,8 +270,10 @@ def run_record(args: argparse.Namespace) -> int:
     if take.audio.size:
         try:
             atomic_write_wav(args.out, take.audio, sr=take.sr)
+        except OutputError:
+            raise
         except OSError as exc:
-            raise MalsoriError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+            raise OutputError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     if take.stopped_by == "device-lost":
         from core.errors import DeviceError
 

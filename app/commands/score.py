@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     expected = 1 if args.text is not None else 2
     if len(args.files) != expected:
         raise UsageError("give REFERENCE ATTEMPT, or --text TEXT ATTEMPT")
+    if any(not name.strip() for name in args.files):  # "" would be read as the current folder
+        raise UsageError("an empty FILE argument: give the path of a recording")
     lang = text_language(args.text, args.lang) if args.text is not None else None
     scorer = _load_scorer(args.model)
     if args.text is not None:
@@ -146,6 +148,8 @@ def read_pairs(path: Path) -> list[dict]:
     optional text the reference says, with its language)."""
     from core.errors import AudioNotFoundError
 
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; --pairs takes a CSV file")
     if not path.is_file():
         raise AudioNotFoundError(f"{path}: no such pairs file")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -42,7 +43,20 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p.set_defaults(func=run)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """One thing per run: an option the chosen action would silently ignore is refused."""
+    if not math.isfinite(args.timeout) or args.timeout <= 0:  # nan passes a plain `<= 0` test
+        raise UsageError("--timeout must be a positive number of seconds")
+    actions = [name for name, given in (("TEXT", args.text), ("--list", args.lists), ("--add-list", args.add_list),
+                                        ("--show-lists", args.show_lists)) if given]
+    if len(actions) > 1:
+        raise UsageError(f"give one of TEXT, --list, --add-list or --show-lists, not {' and '.join(actions)}")
+    if args.output and not args.text:
+        raise UsageError("-o/--output goes with TEXT (a word list's references go to the cache)")
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_options(args)
     if args.show_lists:
         return _show_lists()
     if args.voice:
@@ -54,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
     if args.add_list:
         return _add_list(args)
     if args.lists:
-        if args.text:
-            raise UsageError("give either TEXT or --list, not both")
         if not (args.precache or args.check):
             raise UsageError("--list needs --precache or --check")
         if args.lang:
