@@ -324,6 +324,15 @@ def test_options_that_would_be_ignored_are_refused(env, words, argv, capsys):
     assert main(["score", str(words["ref"]), str(words["same"]), *argv]) == 2
 
 
+@pytest.mark.parametrize("argv", [["--lang", "ko"], ["--json"], ["--text", "사과"]])
+def test_pairs_refuses_options_it_would_ignore(env, words, argv, capsys):
+    """A row's language is its 'lang' cell: --lang beside --pairs would be silently ignored."""
+    pairs = _pairs_csv(env / "pairs.csv", [(words["ref"], words["same"])])
+    assert main(["score", "--pairs", str(pairs), "--out", "-", *argv]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and argv[0] in captured.err
+
+
 def test_an_error_says_whether_the_reference_or_the_attempt_is_at_fault(env, words, capsys):
     silent = _wav(env / "silent.wav", np.zeros(SR, np.float32))
     assert main(["score", str(silent), str(words["same"])]) == 7

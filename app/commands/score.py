@@ -53,8 +53,10 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.pairs:
-        if args.files or args.text is not None or args.json:
-            raise UsageError("--pairs takes no FILE arguments, --text or --json (results go to --out)")
+        # a row's language comes from its own 'lang' cell: a --lang here would be ignored
+        if args.files or args.text is not None or args.lang is not None or args.json:
+            raise UsageError("--pairs takes no FILE arguments, --text, --lang or --json "
+                             "(results go to --out; a row's language goes in its 'lang' column)")
         if not args.out:
             raise UsageError("--pairs needs --out RESULTS.csv (or --out - for standard output)")
         return _score_pairs(args)
