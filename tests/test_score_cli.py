@@ -333,6 +333,16 @@ def test_pairs_refuses_options_it_would_ignore(env, words, argv, capsys):
     assert captured.out == "" and captured.err.count("\n") == 1 and argv[0] in captured.err
 
 
+def test_results_never_replace_the_pairs_file(env, words, capsys, monkeypatch):
+    pairs = env / "pairs.csv"
+    pairs.write_text(f"reference,attempt,text\n{words['ref']},{words['same']},사과\n", encoding="utf-8")
+    before = pairs.read_bytes()
+    monkeypatch.chdir(env)
+    assert main(["score", "--pairs", str(pairs), "--out", "./pairs.csv"]) == 2
+    assert "is the --pairs file" in capsys.readouterr().err
+    assert pairs.read_bytes() == before  # the text column is still there
+
+
 def test_an_error_says_whether_the_reference_or_the_attempt_is_at_fault(env, words, capsys):
     silent = _wav(env / "silent.wav", np.zeros(SR, np.float32))
     assert main(["score", str(silent), str(words["same"])]) == 7

@@ -184,6 +184,16 @@ def read_pairs(path: Path) -> list[dict]:
     return pairs
 
 
+def _refuse_overwriting_pairs(pairs: Path, out: Path) -> None:
+    """The results would replace the pairs file, and its extra columns (text, lang, notes) with it."""
+    try:
+        same = out.exists() and os.path.samefile(pairs, out)
+    except OSError:  # the pairs file is missing: read_pairs says so
+        same = False
+    if same:
+        raise UsageError(f"--out {out} is the --pairs file: give the results another name")
+
+
 def _score_pairs(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -192,6 +202,7 @@ def _score_pairs(args: argparse.Namespace) -> int:
 
     to_stdout = str(args.out) == "-"
     if not to_stdout:
+        _refuse_overwriting_pairs(args.pairs, args.out)
         check_writable(args.out)  # before the work, not after it
     pairs = read_pairs(args.pairs)
     model_path = args.model or default_model_path()
