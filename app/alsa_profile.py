@@ -13,7 +13,8 @@ the card's native rate and resamples itself (better quality than ALSA's linear c
 
 Whatever else the file held is kept, untouched, above the block; the first time the file
 is changed its previous version is copied to `<file>.malsori-backup`, and `reset_profile`
-puts that copy back. Writing the same profile twice leaves the file byte-identical.
+puts that copy back (unless the file was edited since: then only the block goes). Writing
+the same profile twice leaves the file byte-identical.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class ProfileChange:
     backup: Path | None = None  # the previous file's copy, when this call made one
     replaced_default: bool = False  # the file had its own default device; ours now wins
     restored: bool = False  # reset_profile put the backup back
+    kept_edits: bool = False  # reset_profile: the file changed after `mic use`; only the block went
 
 
 def user_profile_path() -> Path:
@@ -154,20 +156,21 @@ def write_profile(
 def reset_profile(path: Path) -> ProfileChange:
     """Undo write_profile: put the backup back, or else remove malsori's block.
 
-    A file that held nothing but the block is deleted. Nothing happens when there is no
-    profile (changed=False).
+    The backup goes back only while the rest of the file is still what it held; edits made
+    since `mic use` are kept (only the block goes, the backup stays). A file that held nothing
+    but the block is deleted. Nothing happens when there is no profile (changed=False).
     """
     path = Path(path)
     backup = backup_path(path)
     try:
+        old = path.read_text(encoding="utf-8") if path.exists() else None
         if backup.exists():
-            _write(path, backup.read_text(encoding="utf-8"))
-            backup.unlink()
-            return ProfileChange(path, changed=True, restored=True)
-        if not path.exists():
-            return ProfileChange(path, changed=False)
-        old = path.read_text(encoding="utf-8")
-        if BEGIN not in old:
+            saved = backup.read_text(encoding="utf-8")
+            if old is None or _others(old) == _others(saved):  # nothing of the user's changed since
+                _write(path, saved)
+                backup.unlink()
+                return ProfileChange(path, changed=True, restored=True)
+        if old is None or BEGIN not in old:
             return ProfileChange(path, changed=False)
         others = _others(old)
         if others.strip():
@@ -178,7 +181,7 @@ def reset_profile(path: Path) -> ProfileChange:
         raise DeviceError(f"cannot change {path}: permission denied (for --system run as root)") from exc
     except OSError as exc:
         raise DeviceError(f"cannot change {path}: {exc.strerror}") from exc
-    return ProfileChange(path, changed=True)
+    return ProfileChange(path, changed=True, kept_edits=backup.exists())
 
 
 def profile_card(path: Path) -> str | None:

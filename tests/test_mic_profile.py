@@ -134,6 +134,20 @@ def test_the_users_file_is_kept_backed_up_and_restored_by_reset(tmp_path):
     assert not backup_path(path).exists()
 
 
+def test_reset_keeps_edits_made_after_mic_use(tmp_path):
+    path = tmp_path / ".asoundrc"
+    original = "# my settings\npcm.mixed { type plug; slave.pcm \"dmix\" }\n"
+    path.write_text(original)
+    write_profile("Device", path=path)
+    with open(path, "a") as f:  # the person adds a device after `mic use`
+        f.write("pcm.later { type hw; card 1 }\n")
+    reset = reset_profile(path)
+    assert reset.changed and reset.kept_edits and not reset.restored
+    assert path.read_text() == original + "\npcm.later { type hw; card 1 }\n"
+    assert profile_card(path) is None
+    assert backup_path(path).read_text() == original  # the file before `mic use` is not thrown away
+
+
 def test_reset_removes_a_file_that_only_held_the_profile(tmp_path):
     path = tmp_path / ".asoundrc"
     write_profile("Device", path=path)

@@ -149,7 +149,7 @@ def run_use(args: argparse.Namespace) -> int:
 
 
 def run_reset(args: argparse.Namespace) -> int:
-    from app.alsa_profile import forget_choice, reset_profile
+    from app.alsa_profile import backup_path, forget_choice, reset_profile
     from core.paths import config_path
 
     path = _profile_path(args)
@@ -157,6 +157,9 @@ def run_reset(args: argparse.Namespace) -> int:
     forget_choice(config_path())
     if change.restored:
         print(f"{path}: restored the file as it was before `malsori mic use`")
+    elif change.kept_edits:
+        print(f"{path}: removed malsori's microphone profile and kept the edits made since `malsori mic use`; "
+              f"the file as it was before is still in {backup_path(path)}")
     elif change.changed:
         print(f"{path}: removed malsori's microphone profile")
     else:
