@@ -148,6 +148,15 @@ def test_reset_keeps_edits_made_after_mic_use(tmp_path):
     assert backup_path(path).read_text() == original  # the file before `mic use` is not thrown away
 
 
+@pytest.mark.parametrize("device", ["-1", "two"])
+def test_mic_use_refuses_a_device_number_alsa_cannot_have(cli_home, device, capsys):
+    home, cards = cli_home
+    with pytest.raises(SystemExit) as exit_:
+        main(["mic", "use", "pnp", "--cards", str(cards), "--device", device])
+    assert exit_.value.code == 2 and "--device" in capsys.readouterr().err
+    assert not (home / ".asoundrc").exists()
+
+
 def test_reset_removes_a_file_that_only_held_the_profile(tmp_path):
     path = tmp_path / ".asoundrc"
     write_profile("Device", path=path)
