@@ -282,6 +282,20 @@ def test_too_few_words_for_val_and_test_are_refused_before_any_audio(tmp_path, c
     assert not out.exists()  # nothing written
 
 
+@pytest.mark.parametrize("where", ["a-file", "inside-a-file"])
+def test_an_out_that_cannot_be_a_folder_is_a_corpus_error(tmp_path, capsys, monkeypatch, where):
+    from app.cli import main
+
+    monkeypatch.setenv("MALSORI_HOME", str(tmp_path / "home"))  # an internal error's log goes there
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine\n")
+    out = blocker if where == "a-file" else blocker / "corpus"
+    assert main(["make-corpus", "--out", str(out), "--max-words", "3", "--jobs", "1"]) == 15
+    err = capsys.readouterr().err
+    assert err.startswith(f"malsori: error: {out}: cannot make the corpus folder") and "internal" not in err
+    assert blocker.read_text() == "mine\n"
+
+
 def test_unknown_voice_variant_is_refused(tmp_path):
     cfg = replace(tiny_config(), voice_split={"train": ("m1", "nosuchvoice"), "val": ("m3",), "test": ("f5",)})
     with pytest.raises(CorpusError, match="nosuchvoice"):

@@ -872,10 +872,13 @@ def _prepare_out_dir(out_dir: Path, *, force: bool) -> None:
 
         for sub in ("audio", "noise", COPIES_DIR):  # the last: train-phonemes --channel-share's copies
             shutil.rmtree(out_dir / sub, ignore_errors=True)
-    elif out_dir.exists() and any(out_dir.iterdir()) and not force:
+    elif out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise CorpusError(f"{out_dir} is not empty; choose a new folder or pass --force")
-    (out_dir / "audio" / "ref").mkdir(parents=True, exist_ok=True)
-    (out_dir / "audio" / "att").mkdir(parents=True, exist_ok=True)
+    try:
+        for sub in ("ref", "att"):
+            (out_dir / "audio" / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where the folder should be, no permission: exit 15, not an internal error
+        raise CorpusError(f"{out_dir}: cannot make the corpus folder here ({exc.strerror or exc})") from exc
 
 
 def split_voices(variants: list[str], *, seed: int, held_out: int = 2) -> dict:
