@@ -443,6 +443,12 @@ def test_cli_unwritable_output_is_exit_13_naming_the_path_once(tmp_path, capsys)
     (["사과", "--show-lists"], "not TEXT and --show-lists"),
     (["--list", "ko_beginner", "--check", "--add-list", "x.csv"], "not --list and --add-list"),
     (["--list", "ko_beginner", "--precache", "-o", "x.wav"], "-o/--output goes with TEXT"),
+    # voice options beside an action that makes no reference, or an engine that has no use for them
+    (["--show-lists", "--slow"], "--slow, --cache-dir: only for making references"),
+    (["--list", "ko_beginner", "--check", "--engine", "gtts"], "--engine, --cache-dir: only for making references"),
+    (["--add-list", "x.csv", "--engine", "gtts"], "--add-list caches espeak-ng references"),
+    (["사과", "--engine", "gtts", "--voice", "ko+f2"], "--voice is an espeak-ng voice"),
+    (["사과", "--engine", "espeak", "--timeout", "3"], "--engine espeak never asks gTTS"),
 ])
 def test_cli_refuses_options_the_action_would_ignore(tmp_path, capsys, argv, message):
     assert main(["tts", *argv, "--cache-dir", str(tmp_path / "c")]) == 2

@@ -13,6 +13,7 @@ from core.errors import MalsoriError, TTSError, UsageError
 from . import text_language
 
 GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
+DEFAULT_GTTS_TIMEOUT_S = 5.0
 
 
 def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
@@ -27,11 +28,11 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p.add_argument("--lang", help="language of TEXT: ko or en (default: from its letters, Hangul → ko, Latin → en)")
     p.add_argument("-o", "--output", type=Path, help="write the reference here, 16 kHz mono, in the format its name ends in: "
                    ".wav, .flac, .ogg or .mp3")
-    p.add_argument("--engine", choices=["auto", "gtts", "espeak"], default="auto",
+    p.add_argument("--engine", choices=["auto", "gtts", "espeak"],  # None: not given (auto), see _check_unused
                    help="auto: cache, then gTTS, then espeak-ng (default); gtts or espeak: only that engine")
     p.add_argument("--slow", action="store_true", help="a slower reading")
     p.add_argument("--voice", help="espeak-ng voice variant, e.g. ko+f2 (default: the language's voice)")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds gTTS may take before falling back (default: 5)")
+    p.add_argument("--timeout", type=float, help="seconds gTTS may take before falling back (default: 5)")
     p.add_argument("--cache-dir", type=Path, help="the reference cache to use (default: the user cache)")
     p.add_argument("--list", dest="lists", nargs="+", action="extend", metavar="LIST",
                    help="word lists (CSV paths or names of available lists) for --precache or --check")
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """One thing per run: an option the chosen action would silently ignore is refused."""
-    if not math.isfinite(args.timeout) or args.timeout <= 0:  # nan passes a plain `<= 0` test
+    if args.timeout is not None and (not math.isfinite(args.timeout) or args.timeout <= 0):  # nan passes `<= 0`
         raise UsageError("--timeout must be a positive number of seconds")
     actions = [name for name, given in (("TEXT", args.text), ("--list", args.lists), ("--add-list", args.add_list),
                                         ("--show-lists", args.show_lists)) if given]
@@ -53,6 +54,25 @@ def _check_options(args: argparse.Namespace) -> None:
         raise UsageError(f"give one of TEXT, --list, --add-list or --show-lists, not {' and '.join(actions)}")
     if args.output and not args.text:
         raise UsageError("-o/--output goes with TEXT (a word list's references go to the cache)")
+    if actions:
+        _check_unused(args, actions[0])
+    args.engine, args.timeout = args.engine or "auto", args.timeout or DEFAULT_GTTS_TIMEOUT_S
+
+
+def _check_unused(args: argparse.Namespace, action: str) -> None:
+    """A voice option the action would not use is refused, not silently dropped."""
+    given = [name for name, value in (("--engine", args.engine), ("--slow", args.slow), ("--voice", args.voice),
+                                      ("--timeout", args.timeout), ("--cache-dir", args.cache_dir)) if value]
+    makes_references = action in ("TEXT", "--add-list") or (action == "--list" and args.precache)
+    if given and not makes_references:
+        raise UsageError(f"{', '.join(given)}: only for making references (TEXT, --list --precache or --add-list)")
+    if action == "--add-list" and ({"--engine", "--timeout"} & set(given)) and args.engine != "espeak":
+        raise UsageError("--add-list caches espeak-ng references (offline): upgrade them to gTTS later with "
+                         "`malsori tts --list NAME --precache --engine gtts`")
+    if args.engine == "gtts" and args.voice:
+        raise UsageError("--voice is an espeak-ng voice: gTTS has one voice per language")
+    if args.engine == "espeak" and args.timeout is not None:
+        raise UsageError("--timeout is how long gTTS may take: --engine espeak never asks gTTS")
 
 
 def run(args: argparse.Namespace) -> int:
