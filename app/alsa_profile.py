@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.fileio import atomic_write_json, atomic_write_text
-from core.errors import DeviceError, MalsoriError
+from core.errors import DeviceError, MalsoriError, OutputError
 
 BEGIN = "# >>> malsori microphone profile >>>"
 END = "# <<< malsori microphone profile <<<"
@@ -130,7 +130,7 @@ def write_profile(
     """Make card `card_id` the default capture device in the ALSA config file `path`.
 
     Keeps the rest of the file, backs its previous version up once, writes atomically,
-    and does nothing when the file already holds this exact profile. Raises DeviceError
+    and does nothing when the file already holds this exact profile. Raises OutputError
     when the file cannot be written (e.g. /etc/asound.conf without root).
     """
     path = Path(path)
@@ -147,9 +147,9 @@ def write_profile(
             _write(backup, old)
         _write(path, new)
     except PermissionError as exc:
-        raise DeviceError(f"cannot write {path}: permission denied (for --system run as root, e.g. with sudo)") from exc
+        raise OutputError(f"cannot write {path}: permission denied (for --system run as root, e.g. with sudo)") from exc
     except OSError as exc:
-        raise DeviceError(f"cannot write {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
     return ProfileChange(path, changed=True, backup=backup, replaced_default=bool(_OWN_DEFAULT.search(others)))
 
 
@@ -178,9 +178,9 @@ def reset_profile(path: Path) -> ProfileChange:
         else:
             path.unlink()
     except PermissionError as exc:
-        raise DeviceError(f"cannot change {path}: permission denied (for --system run as root)") from exc
+        raise OutputError(f"cannot change {path}: permission denied (for --system run as root)") from exc
     except OSError as exc:
-        raise DeviceError(f"cannot change {path}: {exc.strerror}") from exc
+        raise OutputError(f"cannot change {path}: {exc.strerror}") from exc
     return ProfileChange(path, changed=True, kept_edits=backup.exists())
 
 

@@ -57,6 +57,14 @@ def test_an_empty_data_folder_names_both_ways_to_fill_it(tmp_path, capsys):
     assert err.count("\n") == 1 and "make-corpus" in err and "make-realset" in err and "pairs.csv" in err
 
 
+def test_a_file_given_as_data_is_named_as_a_file_not_told_to_become_a_corpus(tmp_path, capsys):
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("reference,attempt\n")
+    assert main(["evaluate", "--data", str(pairs), "--no-progress"]) == 16
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err and "--out" not in err
+
+
 @pytest.mark.parametrize("command", ["evaluate", "score", "tts"])
 def test_every_option_says_what_it_does_and_its_default(command):
     import argparse

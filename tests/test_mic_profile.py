@@ -24,7 +24,7 @@ from speech import SR, pad, speak
 from app.alsa_profile import backup_path, profile_card, render_profile, reset_profile, write_profile
 from app.cli import main
 from app.devices import find_card, parse_alsa_cards, pick_usb_mic, read_alsa_cards
-from core.errors import DeviceError
+from core.errors import DeviceError, OutputError
 
 PI_CARDS = """\
  0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones
@@ -172,7 +172,7 @@ def test_a_card_id_that_could_inject_config_is_refused(tmp_path):
 def test_an_unwritable_place_is_a_clear_error(tmp_path):
     not_a_folder = tmp_path / "etc"
     not_a_folder.write_text("")  # (permissions cannot stop root, who runs these tests here)
-    with pytest.raises(DeviceError, match="cannot write"):
+    with pytest.raises(OutputError, match="cannot write"):  # exit 13, as any file that cannot be written
         write_profile("Device", path=not_a_folder / "asound.conf")
 
 
@@ -277,6 +277,7 @@ def test_mic_use_with_an_unreadable_config_changes_nothing(cli_home, tmp_path, c
 @pytest.mark.parametrize("argv, code, message", [
     (["record", "FILE/take.wav"], 13, "is a file, not a folder"),  # checked before the take is spoken
     (["record", "take.wav", "--max-seconds", "nan"], 2, "--max-seconds must be a positive number"),
+    (["record", "take.mp3"], 2, "give a name ending in .wav"),  # WAV bytes under another name
     (["test", "--seconds", "inf"], 2, "--seconds must be a positive number"),
 ])
 def test_mic_options_and_output_are_checked_before_recording(tmp_path, capsys, argv, code, message):

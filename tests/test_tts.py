@@ -460,3 +460,19 @@ def test_cli_refuses_options_the_action_would_ignore(tmp_path, capsys, argv, mes
 def test_cli_names_unreadable_characters_in_the_order_they_are_written(tmp_path, capsys):
     assert main(["tts", "사과zyx", "--lang", "ko", "--cache-dir", str(tmp_path / "c")]) == 2
     assert "would not read as words: 'zyx'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["apple", "--voice", "ko+f2"], "--voice ko+f2 speaks ko, but 'apple' is en"),
+    (["사과", "--voice", "en-us+m3"], "--voice en-us+m3 speaks en, but '사과' is ko"),
+    (["--list", "LIST", "--precache", "--voice", "ko+f2"], "'apple' is en (and 1 more entries)"),
+    (["   "], "TEXT is empty"),
+])
+def test_cli_refuses_a_voice_of_another_language_and_a_blank_text(tmp_path, capsys, argv, message):
+    words = tmp_path / "words.csv"
+    words.write_text("text,lang\napple,en\n사과,ko\nwater,en\n", encoding="utf-8")
+    argv = [str(words) if a == "LIST" else a for a in argv]
+    out = ["-o", str(tmp_path / "ref.wav")] if argv[0] != "--list" and argv[0].strip() else []
+    assert main(["tts", *argv, *out, "--engine", "espeak", "--cache-dir", str(tmp_path / "c")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "ref.wav").exists()

@@ -271,6 +271,8 @@ def run_record(args: argparse.Namespace) -> int:
     from app.recorder import Recorder
 
     _positive_seconds(args.max_seconds, "--max-seconds")
+    if args.out.suffix.casefold() != ".wav":  # the file holds what its name says (as `tts -o` does)
+        raise UsageError(f"{args.out}: a take is written as WAV; give a name ending in .wav")
     check_writable(args.out)  # before the take, not after: a take spoken for nothing is lost
     how = "stops when you stop speaking" if args.auto_stop else "Ctrl-C stops"
     print(f"recording (at most {args.max_seconds:g} s; {how})", file=sys.stderr)
@@ -293,6 +295,8 @@ def run_record(args: argparse.Namespace) -> int:
 
         kept = f"; the {take.duration_s:.1f} s recorded so far are in {args.out}" if take.audio.size else ""
         raise DeviceError(f"{take.error}{kept}")
+    if not take.audio.size:
+        raise MalsoriError(f"nothing was recorded (stopped by {take.stopped_by}); {args.out} was not written")
     print(f"{args.out}: {take.duration_s:.2f} s, stopped by {take.stopped_by}, "
           f"speech {'found' if take.speech_found else 'NOT found'}")
     return 0

@@ -48,6 +48,8 @@ def _check_options(args: argparse.Namespace) -> None:
     """One thing per run: an option the chosen action would silently ignore is refused."""
     if args.timeout is not None and (not math.isfinite(args.timeout) or args.timeout <= 0):  # nan passes `<= 0`
         raise UsageError("--timeout must be a positive number of seconds")
+    if args.text is not None and not args.text.strip():
+        raise UsageError("TEXT is empty: give the word or sentence to say")
     actions = [name for name, given in (("TEXT", args.text), ("--list", args.lists), ("--add-list", args.add_list),
                                         ("--show-lists", args.show_lists)) if given]
     if len(actions) > 1:
@@ -103,11 +105,27 @@ def run(args: argparse.Namespace) -> int:
     return _one(args)
 
 
+def _check_voice_language(voice: str | None, texts: list[tuple[str, str]]) -> None:
+    """--voice speaks one language: a text in another would be read with the wrong sounds."""
+    from core.espeak import espeak_voice
+
+    if not voice:
+        return
+    speaks = voice.partition("+")[0].casefold().split("-")[0]  # "en-us+f2" → "en"
+    other = [(text, lang) for text, lang in texts if lang != speaks]
+    if other:
+        text, lang = other[0]
+        raise UsageError(f"--voice {voice} speaks {speaks}, but {text!r} is {lang}"
+                         + (f" (and {len(other) - 1} more entries)" if len(other) > 1 else "")
+                         + f": choose a voice of that language, e.g. {espeak_voice(lang)}+f2")
+
+
 def _one(args: argparse.Namespace) -> int:
     from app.tts import get_reference
     from core.fileio import check_writable
 
     lang = text_language(args.text, args.lang)
+    _check_voice_language(args.voice, [(args.text, lang)])
     if args.output:
         output_format(args.output)  # a name we cannot honour is refused before any work
         check_writable(args.output)
@@ -171,6 +189,7 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
     from app.tts import default_cache_dir, get_reference, gtts_reachable
 
     entries = _entries(lists)
+    _check_voice_language(args.voice, [(e.text, e.lang) for e in entries])
     engine = args.engine
     if engine in ("auto", "gtts") and not gtts_reachable(timeout_s=min(args.timeout, 2.0)):
         if engine == "gtts":
