@@ -20,6 +20,20 @@ def delegate(sub: argparse._SubParsersAction, name: str, *, summary: str, descri
     p.set_defaults(func=handler.run)
 
 
+def whole_number(minimum: int):
+    """An argparse type: a whole number of at least `minimum`, else a one-line usage error."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        return value
+
+    return parse
+
+
 def text_language(text: str, lang: str | None, *, given_by: str = "--lang", note: bool = True) -> str:
     """The language to speak a reference TEXT in: --lang when given (one malsori speaks), else the
     one its script points to, said in a note on stderr (unless `note` is False). UsageError when

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from core.errors import MalsoriError, UsageError
 
+from . import whole_number
+
 CARDS_HELP = "read the sound cards from this file instead of /proc/asound/cards (for testing)"
 
 
@@ -36,7 +38,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     )
     use.add_argument("name", nargs="?", help="card id or part of its name (see `malsori mic list`)")
     use.add_argument("--system", action="store_true", help="write /etc/asound.conf for every user (needs root)")
-    use.add_argument("--device", type=_device_number, default=0, help="PCM device number on the card (default: 0)")
+    # ALSA has no negative device numbers: hw:CARD=x,DEV=-1 would be written as is
+    use.add_argument("--device", type=whole_number(0), default=0, help="PCM device number on the card (default: 0)")
     use.add_argument("--playback", default="sysdefault",
                      help="ALSA device for playback (default: sysdefault, what the system used before)")
     use.add_argument("--cards", type=Path, default=None, help=CARDS_HELP)
@@ -69,17 +72,6 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     rec.add_argument("--max-seconds", type=float, default=8.0, help="longest take (default: 8)")
     rec.add_argument("--device", help="device index or name (default: the default input)")
     rec.set_defaults(func=run_record)
-
-
-def _device_number(text: str) -> int:
-    """A PCM device number: ALSA has no negative ones, and hw:CARD=x,DEV=-1 would be written as is."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
 
 
 def _device(value: str | None):

@@ -13,22 +13,12 @@ from pathlib import Path
 
 from core.errors import MalsoriError, UsageError
 
-from . import text_language
+from . import text_language, whole_number
 
 RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
 # Each worker process imports torch (~2-3 s, ~500 MB): only a long batch earns that back.
 MIN_PAIRS_PER_WORKER = 300
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
@@ -45,7 +35,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     p.add_argument("--pairs", type=Path, help="CSV with 'reference' and 'attempt' columns (paths relative to the CSV)")
     p.add_argument("--out", type=Path, help="with --pairs: where to write the results CSV ('-': standard output)")
-    p.add_argument("--jobs", type=positive_int, help="with --pairs: worker processes "
+    p.add_argument("--jobs", type=whole_number(1), help="with --pairs: worker processes "
                    f"(default: one per {MIN_PAIRS_PER_WORKER} pairs, at most one per core)")
     p.add_argument("--model", type=Path, help="checkpoint to use (default: the shipped model)")
     p.set_defaults(func=run)
