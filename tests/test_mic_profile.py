@@ -288,6 +288,24 @@ def test_mic_options_and_output_are_checked_before_recording(tmp_path, capsys, a
     assert err.count("\n") == 1 and message in err and "recording" not in err
 
 
+def test_a_take_stopped_before_any_sound_is_not_reported_as_written(tmp_path, monkeypatch, capsys):
+    import app.recorder
+    from app.recorder import Take
+
+    class StoppedAtOnce:  # Ctrl-C before the first block: what no sound card here can be made to do
+        def __init__(self, **_):
+            pass
+
+        def record(self):
+            return Take(np.zeros(0, np.float32), 16_000, None, "stopped", False)
+
+    monkeypatch.setattr(app.recorder, "Recorder", StoppedAtOnce)
+    out = tmp_path / "take.wav"
+    assert main(["mic", "record", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was recorded" in err and "was not written" in err and not out.exists()
+
+
 def test_mic_test_without_any_microphone_is_a_clear_error(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
