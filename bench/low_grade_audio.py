@@ -1,12 +1,13 @@
 """Correct takes scored clean and as 8 kHz 8-bit dithered audio (issue 15, point 3).
 
-    .venv/bin/python bench/low_grade_audio.py [--step 4] [--pad 0.3] [--peak 0.5] [--without-channel-matching]
+    .venv/bin/python bench/low_grade_audio.py [--step 4] [--words 이,넷,소] [--pad 0.3] [--peak 0.5] [--without-channel-matching]
 
 Korean list words (every --step-th of assets/wordlists/ko_beginner.csv; --step 1: all 276)
 said by 9 espeak-ng voice variants, scored with the installed model against the kiosk's
 offline reference voice (ko), once clean (16 kHz) and once after `sox -R take.wav -r 8000 -b 8
--e unsigned x.wav` (sox dithers by default; -R seeds it). A take is espeak-ng's speech scaled
-to --peak with --pad seconds of silence either side, as a microphone records a word and as
+-e unsigned x.wav` (sox dithers by default; -R seeds it); --words: only those words (a
+candidate model on the takes another one failed). A take is espeak-ng's speech scaled to
+--peak with --pad seconds of silence either side, as a microphone records a word and as
 tests/test_shipped_model.py's takes are (--peak 0 --pad 0: as espeak-ng makes it; 8-bit
 audio is coarser the quieter the take, and the dithered silence is what the noise filter
 learns the hiss from). Prints how many low-grade takes lose more than 20 points, and each of
@@ -35,6 +36,7 @@ VOICES = ("ko+m1", "ko+f1", "ko+m5", "ko+m3", "ko+f2", "ko+f4", "ko+m7", "ko+kla
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step", type=int, default=4, help="every STEP-th word of the list (1: all)")
+    parser.add_argument("--words", help="comma-separated words to score instead of the list's (overrides --step)")
     parser.add_argument("--pad", type=float, default=0.3, help="seconds of silence either side of a take (default: %(default)s)")
     parser.add_argument("--peak", type=float, default=0.5, help="each take scaled to this peak, 0 = as made (default: %(default)s)")
     parser.add_argument("--without-channel-matching", action="store_true")
@@ -53,6 +55,8 @@ def main() -> int:
         models.pair.through_channel = lambda reference, attempt: None
     with open(ROOT / "assets" / "wordlists" / "ko_beginner.csv", encoding="utf-8") as f:
         words = [row["text"] for row in csv.DictReader(f)][:: args.step]
+    if args.words:
+        words = [w.strip() for w in args.words.split(",") if w.strip()]
     scorer = Scorer.load()
     rows, refused = [], []
     with tempfile.TemporaryDirectory() as tmp:
