@@ -190,7 +190,7 @@ def test_image_cache_is_reused(tiny, tiny_images):
     np.testing.assert_array_equal(again[some], images[some])
 
 
-def test_image_cache_is_remade_after_a_front_end_code_change(tiny, tmp_path, monkeypatch):
+def test_image_cache_is_remade_after_a_front_end_code_change(tiny, tmp_path, monkeypatch, capsys):
     """Editing preprocessing/'s code (config untouched) must not serve the images the old code made."""
     import shutil
 
@@ -212,8 +212,10 @@ def test_image_cache_is_remade_after_a_front_end_code_change(tiny, tmp_path, mon
     load_images(records, PreprocessConfig(), cache_dir=cache, progress=False)
     assert len(list(cache.glob(".malsori-images-*.npz"))) == 1  # same code: reused
     monkeypatch.setattr(dataset, "front_end_code_version", lambda package=None: after)
+    capsys.readouterr()
     load_images(records, PreprocessConfig(), cache_dir=cache, progress=False)
     assert len(list(cache.glob(".malsori-images-*.npz"))) == 2  # new code: new images
+    assert "1 other image cache(s)" in capsys.readouterr().err  # the old one's space is pointed out
 
 
 def test_calibration_through_two_anchors():

@@ -211,7 +211,20 @@ def load_images(
         np.savez(buf, names=np.array(names), lengths=np.array([images[n].shape[1] for n in names]),
                  images=np.concatenate([images[n] for n in names], axis=1))
         atomic_write_bytes(cache, buf.getvalue())
+        _note_other_caches(cache)
     return images
+
+
+def _note_other_caches(cache: Path) -> None:
+    """Caches of other front-end versions or file sets are kept (another model or split may use
+    them), but their disk space (~200 MB each for a 16-per-word corpus) is worth a line."""
+    import sys
+
+    others = [p for p in cache.parent.glob(".malsori-images-*.npz") if p != cache]
+    if others:
+        size = sum(p.stat().st_size for p in others) / 1e6
+        print(f"malsori: note: {len(others)} other image cache(s) in {cache.parent} take {size:.0f} MB; "
+              f"delete {cache.parent}/.malsori-images-*.npz to free them (remade when needed)", file=sys.stderr)
 
 
 def usable(records: list[PairRecord], images: dict[str, np.ndarray]) -> list[PairRecord]:
