@@ -638,16 +638,22 @@ def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, t
     assert json.loads(config_path().read_text(encoding="utf-8"))["microphone"]["card_id"] == "Device"
 
 
-def test_every_page_fits_the_7_inch_touchscreen(qtbot, home):
+@pytest.mark.parametrize("mic_problem", ["", "no microphone: unplugged"], ids=["mic", "no-mic"])
+def test_every_page_fits_the_7_inch_touchscreen(qtbot, home, mic_problem):
+    """Also with the no-microphone banner: it made every page 538 px tall, and full screen
+    at 480 px cut off the bottom row of buttons (Speak, Next; the operator's Save, Exit)."""
     kiosk = make_kiosk(qtbot, wait_model=False)
     w, c = kiosk.window, kiosk.controller
     c.choose_category("food")
+    c._mic_checked(mic_problem)  # what the microphone watch reports
     w.history.set_history([(e, 90.0) for e in c.entries] * 6)  # a long session
     w.history.setVisible(True)
     for page in (w.start_page, w.practice_page, w.result_page, w.pin_pad, w.operator_panel):
         w.pages.setCurrentWidget(page)
         hint = w.minimumSizeHint()
         assert hint.width() <= 800 and hint.height() <= 480, (page, hint)
+        if page in (w.start_page, w.practice_page, w.result_page):
+            assert w.mic_banner.isVisibleTo(w) == bool(mic_problem)
 
 
 def test_clipped_take_asks_to_step_back_and_gives_no_score(qtbot, home, mic):

@@ -30,7 +30,8 @@ from PyQt5.QtWidgets import (
 from . import controller as ctl
 from .operator import OperatorPanel, PinPad
 
-MIC_BANNER = "No microphone. Speak is off until one is plugged in — please ask a helper."
+# One line: two lines at this size pushed the buttons below a 480 px screen.
+MIC_BANNER = "No microphone — Speak is off. Please ask a helper."
 LONG_PRESS_MS = 3000  # hold the title this long to reach the operator code
 BAND_COLOURS = {"green": "#34c759", "amber": "#ff9f0a", "red": "#ff453a"}
 
@@ -198,6 +199,8 @@ class KioskWindow(QMainWindow):
         for page in (self.start_page, self.practice_page, self.result_page, self.pin_pad, self.operator_panel):
             self.pages.addWidget(page)
         layout.addWidget(self.pages, 1)
+        self.pages.currentChanged.connect(self._page_changed)
+        self._page_changed()
         self.history = HistoryStrip()
         self.history.setVisible(False)
         layout.addWidget(self.history)
@@ -412,9 +415,20 @@ class KioskWindow(QMainWindow):
             self.speak_button.setEnabled(False)
         elif c.state not in (ctl.LISTENING, ctl.SCORING):
             self.speak_button.setEnabled(True)
+        operator = self.pages.currentWidget() in (self.pin_pad, self.operator_panel)
         self.mic_banner.setText(MIC_BANNER if no_mic else "")
-        self.mic_banner.setVisible(no_mic)
+        self.mic_banner.setVisible(no_mic and not operator)  # the operator screen says it in full
         self.mic_banner.setToolTip(c.mic_problem)
+
+    def _page_changed(self, _index: int = 0) -> None:
+        """Only the shown page sets the window's minimum height: the tallest (operator) page
+        plus the no-microphone banner would not fit a 480 px screen, and full screen cuts the
+        bottom row of buttons off."""
+        current = self.pages.currentWidget()
+        for i in range(self.pages.count()):
+            policy = QSizePolicy.Preferred if self.pages.widget(i) is current else QSizePolicy.Ignored
+            self.pages.widget(i).setSizePolicy(policy, policy)
+        self._show_mic_state()
 
     def _on_entry(self, entry, index: int, count: int) -> None:
         self.hangul.setText(entry.text)
