@@ -160,6 +160,55 @@ def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, hom
             assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s) and red_bands() >= 1
 
 
+def slow_to_open_recorder(gate):
+    """The real recorder behind a microphone that opens only when `gate` is set: the take is
+    still starting when the test's next tap lands."""
+    from app.kiosk.services import default_services
+
+    real = default_services(SETTINGS).make_recorder
+
+    class Slow:
+        def __init__(self, on_level):
+            self.recorder = real(on_level)
+
+        def record(self):
+            gate.wait(10)
+            return self.recorder.record()
+
+        def stop(self):
+            self.recorder.stop()
+
+    return Slow
+
+
+def test_a_double_tap_on_speak_records_the_word_instead_of_stopping_at_once(qtbot, home, mic):
+    """A visitor's double tap on Speak: the second tap landed on Stop and ended the take before
+    any sound, with "Something went wrong". A Stop that soon is ignored; a later one stops, and a
+    take stopped before any sound is "didn't hear anything", not a fault for the operator."""
+    import threading
+
+    mic(word_audio("사과"))
+    now, gate = [1000.0], threading.Event()
+    kiosk = make_kiosk(qtbot, clock=lambda: now[0], make_recorder=slow_to_open_recorder(gate))
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    click(qtbot, w.speak_button)
+    click(qtbot, w.speak_button)  # the double tap's second press, on what now reads "Stop"
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS):
+        gate.set()
+    assert c.take.stopped_by != "stopped"
+
+    gate.clear()
+    c.again()
+    click(qtbot, w.speak_button)
+    now[0] += 1.0  # a real Stop, a second into the take
+    click(qtbot, w.speak_button)
+    gate.set()
+    qtbot.waitUntil(lambda: c.state == ctl.CARD and "didn't hear" in w.message_label.text(),
+                    timeout=RESULT_TIMEOUT_MS)
+    assert c.take.stopped_by == "stopped" and c.last_problem == ""
+
+
 def test_event_loop_keeps_running_while_recording_and_scoring(qtbot, home, mic):
     mic(word_audio("사과"))
     kiosk = make_kiosk(qtbot)

@@ -395,6 +395,9 @@ class KioskController(QObject):
         if self.model_state == MODEL_MISSING or self.scorer is None:
             self._no_score(NO_MODEL_MESSAGE)
             return
+        if len(take.audio) == 0:  # stopped before any sound came: nothing was said, nothing broke
+            self._no_score(friendly_message(NoSpeechError("")))
+            return
         cfg = self.scorer.cfg
         if clipped_fraction(take.audio, cfg=cfg) > cfg.clip_warn_fraction:
             self._no_score("That was too loud for the microphone. Stand a little further away and try again.")

@@ -33,6 +33,7 @@ from .operator import OperatorPanel, PinPad
 # One line: two lines at this size pushed the buttons below a 480 px screen.
 MIC_BANNER = "No microphone — Speak is off. Please ask a helper."
 LONG_PRESS_MS = 3000  # hold the title this long to reach the operator code
+STOP_GUARD_S = 0.6  # a Stop this soon after Speak is a double tap's second press: ignored
 BAND_COLOURS = {"green": "#34c759", "amber": "#ff9f0a", "red": "#ff453a"}
 
 STYLE = """
@@ -176,6 +177,8 @@ class KioskWindow(QMainWindow):
         self.on_settings_saved = on_settings_saved
         self.allow_close = False
         self.operator_exit = False  # set by the operator's "Exit kiosk" (see app.OPERATOR_EXIT_CODE)
+        self.clock = clock
+        self.speak_pressed_s = float("-inf")  # when Speak was last pressed (clock seconds)
         self.setWindowTitle("malsori")
         self.setStyleSheet(STYLE)
 
@@ -460,8 +463,10 @@ class KioskWindow(QMainWindow):
 
     def _speak_or_stop(self) -> None:
         if self.controller.state == ctl.RECORDING:
-            self.controller.stop_recording()
+            if self.clock() - self.speak_pressed_s >= STOP_GUARD_S:
+                self.controller.stop_recording()
         else:
+            self.speak_pressed_s = self.clock()
             self.controller.speak()
 
     # --- home, operator, exit -------------------------------------------------------------
