@@ -705,6 +705,44 @@ def test_every_page_fits_the_7_inch_touchscreen(qtbot, home, mic_problem):
             assert w.mic_banner.isVisibleTo(w) == bool(mic_problem)
 
 
+def test_the_operator_screen_shows_its_status_in_full_without_the_visitors_strip(qtbot, home):
+    """Opened from a word card: the visitor's history strip and "food · 1 / 2" stayed on screen
+    and squeezed the panel until the status line (the operator's only diagnostic) was cut off."""
+    from PyQt5.QtWidgets import QApplication
+
+    from app.kiosk.app import choose_hangul_font
+
+    choose_hangul_font(QApplication.instance())  # the kiosk's own font, as run_kiosk sets it
+    kiosk = make_kiosk(qtbot, wait_model=False, gtts_reachable=lambda: False)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category("food")
+    w.history.set_history([(c.entries[0], 96.0)])
+    w.history.setVisible(True)
+    c.last_problem = "recording: no microphone: ALSA cannot open 'default' for recording (No such device)"
+    qtbot.keyClick(w, Qt.Key_Escape)
+    for digit in SETTINGS.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
+    qtbot.wait(50)  # the layout settles
+    status = w.operator_panel.status
+    assert status.text().startswith("Last problem — recording: no microphone: ALSA")
+    assert not w.history.isVisibleTo(w) and not w.progress.isVisibleTo(w)
+    assert status.height() >= status.heightForWidth(status.width()), "the status line is cut off"
+    click(qtbot, w.operator_panel.back_button)
+    assert w.pages.currentWidget() is w.start_page
+
+
+def test_cancelling_the_code_returns_to_the_card_with_its_strip_and_place(qtbot, home):
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category("food")
+    w.history.set_history([(c.entries[0], 96.0)])
+    qtbot.keyClick(w, Qt.Key_Escape)
+    click(qtbot, w.pin_pad.cancel_button)
+    assert w.pages.currentWidget() is w.practice_page
+    assert w.history.isVisibleTo(w) and w.progress.isVisibleTo(w) and w.progress.text() == "food · 1 / 2"
+
+
 def test_clipped_take_asks_to_step_back_and_gives_no_score(qtbot, home, mic):
     loud = np.clip(word_audio("사과") * 30.0, -1.0, 1.0)
     mic(loud)

@@ -202,11 +202,11 @@ class KioskWindow(QMainWindow):
         for page in (self.start_page, self.practice_page, self.result_page, self.pin_pad, self.operator_panel):
             self.pages.addWidget(page)
         layout.addWidget(self.pages, 1)
-        self.pages.currentChanged.connect(self._page_changed)
-        self._page_changed()
         self.history = HistoryStrip()
         self.history.setVisible(False)
         layout.addWidget(self.history)
+        self.pages.currentChanged.connect(self._page_changed)
+        self._page_changed()
         self.setCentralWidget(root)
 
         self.idle = IdleWatcher(controller.settings.idle_timeout_s, self, clock=clock)
@@ -431,6 +431,10 @@ class KioskWindow(QMainWindow):
         for i in range(self.pages.count()):
             policy = QSizePolicy.Preferred if self.pages.widget(i) is current else QSizePolicy.Ignored
             self.pages.widget(i).setSizePolicy(policy, policy)
+        operator = current in (self.pin_pad, self.operator_panel)
+        if operator:  # the visitor's strip squeezed the operator panel's status line off screen
+            self.history.setVisible(False)
+        self.progress.setVisible(not operator)  # "food · 1 / 32" is the visitor's, kept for Cancel
         self._show_mic_state()
 
     def _on_entry(self, entry, index: int, count: int) -> None:
