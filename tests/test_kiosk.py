@@ -732,6 +732,25 @@ def test_the_operator_screen_shows_its_status_in_full_without_the_visitors_strip
     assert w.pages.currentWidget() is w.start_page
 
 
+def test_leaving_the_operator_screen_starts_the_next_visitor_fresh_and_escape_is_back(qtbot, home):
+    """Back kept the last visitor's chips ("사과 96") for the next one; Escape on the operator
+    screen asked for the code again."""
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category("food")
+    w.history.set_history([(c.entries[0], 96.0)])
+    for leave in (lambda: click(qtbot, w.operator_panel.back_button), lambda: qtbot.keyClick(w, Qt.Key_Escape)):
+        qtbot.keyClick(w, Qt.Key_Escape)
+        for digit in SETTINGS.operator_pin:
+            click(qtbot, w.pin_pad.keys[digit])
+        click(qtbot, w.pin_pad.keys["OK"])
+        assert w.pages.currentWidget() is w.operator_panel
+        leave()
+        assert w.pages.currentWidget() is w.start_page
+        c.choose_category("food")
+        assert not w.history.chips and not w.history.isVisibleTo(w)
+
+
 def test_cancelling_the_code_returns_to_the_card_with_its_strip_and_place(qtbot, home):
     kiosk = make_kiosk(qtbot, wait_model=False)
     w, c = kiosk.window, kiosk.controller

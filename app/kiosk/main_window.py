@@ -214,7 +214,7 @@ class KioskWindow(QMainWindow):
         LongPress(self.title).fired.connect(self.ask_operator_code)
         self.pin_pad.accepted.connect(self._open_operator)
         self.pin_pad.cancelled.connect(self._back_from_operator)
-        self.operator_panel.closed.connect(self._back_from_operator)
+        self.operator_panel.closed.connect(self._leave_operator_screen)
         self.operator_panel.saved.connect(self._settings_saved)
         self.operator_panel.exit_requested.connect(self.operator_exit_kiosk)
 
@@ -508,12 +508,16 @@ class KioskWindow(QMainWindow):
         self.pages.setCurrentWidget(self.start_page)
         self._on_state(self.controller.state)
 
+    def _leave_operator_screen(self) -> None:
+        self.controller.reset_session()  # the operator came and went: the next person starts fresh
+        self._back_from_operator()
+
     def _settings_saved(self, settings) -> None:
         if self.on_settings_saved is not None:
             self.on_settings_saved(settings)
         self.idle.set_timeout(settings.idle_timeout_s)
         self.rebuild_categories()
-        self._back_from_operator()
+        self._leave_operator_screen()
 
     def exit_kiosk(self) -> None:
         self.allow_close = True
@@ -526,7 +530,10 @@ class KioskWindow(QMainWindow):
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key_Escape:
-            self.ask_operator_code()
+            if self.pages.currentWidget() is self.operator_panel:
+                self._leave_operator_screen()  # already past the code: Escape is Back, not the code again
+            else:
+                self.ask_operator_code()
             return
         super().keyPressEvent(event)
 
