@@ -126,7 +126,7 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic, monk
     assert [len(i) for i in images] == [1, 1]  # reference and attempt, side by side
     assert images[1][0].get_array().shape == rr.result.attempt_image.shape
     assert w.mel_view.highlight_s is None  # nothing to point at on a good take
-    assert w.mel_view.figure.axes[0].get_ylabel() == "low → high frequency"
+    assert w.mel_view.figure.axes[0].get_ylabel() == "frequency ↑"
     assert [chip.text() for chip in w.history.chips] == [f"사과  {rr.score:.0f}"]
     assert c.take.path is not None and Path(c.take.path).is_file()  # nothing the learner said is lost
     # judged against the word's own phonemes too, not only what the reference voice is heard to say
@@ -158,6 +158,11 @@ def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, hom
             assert w.mel_view.highlight_s is None and red_bands() == 0
         else:
             assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s) and red_bands() >= 1
+
+    # one time scale: the shorter image is not stretched to the longer one's width
+    ref_ax, att_ax = w.mel_view.figure.axes
+    longest = rr.result.hop_s * max(rr.result.reference_image.shape[1], rr.result.attempt_image.shape[1])
+    assert ref_ax.get_xlim() == att_ax.get_xlim() == pytest.approx((0.0, longest))
 
 
 def slow_to_open_recorder(gate):

@@ -89,17 +89,21 @@ class MelComparisonView(QWidget):
         fig = self.figure
         fig.clear()
         hop = float(result.hop_s)
-        ref_ax, att_ax = fig.subplots(1, 2, sharey=True)
+        # one time scale for both: a longer take must look longer, not stretched to the same width
+        ref_ax, att_ax = fig.subplots(1, 2, sharey=True, sharex=True)
+        longest_s = hop * max(np.asarray(result.reference_image).shape[1], np.asarray(result.attempt_image).shape[1])
         for ax, image, title in ((ref_ax, result.reference_image, "Reference"),
                                  (att_ax, result.attempt_image, "You")):
             image = np.asarray(image)
             ax.imshow(image, origin="lower", aspect="auto", cmap="gray", vmin=0.0, vmax=1.0,
                       extent=(0.0, image.shape[1] * hop, 0, image.shape[0]), interpolation="nearest")
             ax.set_title(title, color="white", fontsize=13)
-            ax.set_xlabel("seconds", color="#bbbbbb", fontsize=9)
-            ax.tick_params(colors="#bbbbbb", labelsize=8)
+            ax.set_xlabel("seconds", color="#bbbbbb", fontsize=11)
+            ax.tick_params(colors="#bbbbbb", labelsize=11)  # read from a step back, on a 7" screen
             ax.set_yticks([])
+            ax.set_facecolor("#1c1c1e")
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, prune="upper"))
+        ref_ax.set_xlim(0.0, longest_s)
         w0, w1 = result.worst_segment_s
         self.highlight_s = None
         if highlight and w1 > w0:
@@ -110,9 +114,9 @@ class MelComparisonView(QWidget):
             if span is not None:
                 ref_ax.axvspan(span[0] * hop, span[1] * hop, color=HIGHLIGHT, alpha=0.35, lw=0)
             att_ax.text(0.5 * (w0 + w1), result.attempt_image.shape[0] * 0.95, "differs most",
-                        color="white", ha="center", va="top", fontsize=9)
-        ref_ax.set_ylabel("low → high frequency", color="#bbbbbb", fontsize=9)
-        fig.subplots_adjust(left=0.05, right=0.99, top=0.86, bottom=0.2, wspace=0.06)
+                        color="white", ha="center", va="top", fontsize=12)
+        ref_ax.set_ylabel("frequency ↑", color="#bbbbbb", fontsize=11)
+        fig.subplots_adjust(left=0.06, right=0.985, top=0.86, bottom=0.24, wspace=0.06)
         self.canvas.draw()
 
     def clear(self) -> None:
