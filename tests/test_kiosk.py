@@ -692,6 +692,18 @@ def test_operator_picks_the_mic_and_writes_the_persistent_profile(qtbot, home, t
     assert json.loads(config_path().read_text(encoding="utf-8"))["microphone"]["card_id"] == "Device"
 
 
+def test_an_unplugged_mic_clears_the_last_takes_advice_under_its_banner(qtbot, home):
+    """"Press Speak, then say the word clearly" stayed under "Speak is off" after an unplug."""
+    kiosk = make_kiosk(qtbot, wait_model=False)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    w.message_label.setText("I didn't hear anything. Press Speak, then say the word clearly.")
+    c._mic_checked("no microphone: unplugged")  # what the microphone watch reports
+    assert w.mic_banner.isVisibleTo(w) and not w.speak_button.isEnabled() and not w.message_label.isVisibleTo(w)
+    c._mic_checked("")  # plugged back in
+    assert not w.mic_banner.isVisibleTo(w) and w.speak_button.isEnabled() and w.message_label.isVisibleTo(w)
+
+
 @pytest.mark.parametrize("mic_problem", ["", "no microphone: unplugged"], ids=["mic", "no-mic"])
 def test_every_page_fits_the_7_inch_touchscreen(qtbot, home, mic_problem):
     """Also with the no-microphone banner: it made every page 538 px tall, and full screen

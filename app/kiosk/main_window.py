@@ -422,6 +422,7 @@ class KioskWindow(QMainWindow):
         self.mic_banner.setText(MIC_BANNER if no_mic else "")
         self.mic_banner.setVisible(no_mic and not operator)  # the operator screen says it in full
         self.mic_banner.setToolTip(c.mic_problem)
+        self.message_label.setVisible(not no_mic)  # a take's advice ("Press Speak…") is moot while Speak is off
 
     def _page_changed(self, _index: int = 0) -> None:
         """Only the shown page sets the window's minimum height: the tallest (operator) page
