@@ -439,6 +439,7 @@ def test_a_pairs_text_column_scores_that_row_told_the_word(env, tmp_path, capsys
     assert float(told["score"]) == pytest.approx(scorer.score_pair(ref, att, expected=expected).score, abs=0.01)
     assert float(blind["score"]) == pytest.approx(scorer.score_pair(ref, att).score, abs=0.01)
     assert told["score"] != blind["score"]
+    assert (told["text"], blind["text"]) == ("불", "")  # the results say which rows were told the word
     assert "cannot tell the language of '123'" in unknown["error"] and unknown["score"] == ""
     assert upper["score"] == told["score"]  # the lang cell in any case, as the kiosk's settings
     assert "lang de: not a language malsori speaks" in other_lang["error"] and other_lang["score"] == ""

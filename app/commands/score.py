@@ -15,7 +15,7 @@ from core.errors import MalsoriError, UsageError
 
 from . import text_language, whole_number
 
-RESULT_FIELDS = ["row", "reference", "attempt", "score", "distance", "reference_speech_s", "attempt_speech_s",
+RESULT_FIELDS = ["row", "reference", "attempt", "text", "score", "distance", "reference_speech_s", "attempt_speech_s",
                  "warnings", "error"]
 # Each worker process imports torch (~2-3 s, ~500 MB): only a long batch earns that back.
 MIN_PAIRS_PER_WORKER = 300
