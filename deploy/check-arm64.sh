@@ -3,7 +3,7 @@
 # Pi OS Bookworm is built on), this checkout copied in as the user `pi`, the README's set-up
 # run inside it unchanged, then a score and the kiosk on screen, all arm64 code run by qemu.
 #
-#   sudo bash deploy/check-arm64.sh            # a fresh root from the cached base (slow: ~25 min on 2 cores)
+#   sudo bash deploy/check-arm64.sh            # a fresh root from the cached base (slow: 11-25 min on 2 cores)
 #   sudo bash deploy/check-arm64.sh --reuse    # keep the last run's root (set-up runs again, quick)
 #
 # Steps, each timed:  base (debootstrap, once)  ->  root (fresh copy of the base)  ->
