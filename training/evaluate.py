@@ -470,13 +470,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     model = args.model or default_model_path()
     if args.data.exists() and not args.data.is_dir():
-        from core.errors import ManifestError
-
         raise ManifestError(f"{args.data}: is a file; --data takes the folder that holds manifest.csv "
                             "(make-corpus) or pairs.csv (make-realset)")
     if not (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
-        from core.errors import ManifestError
-
         raise ManifestError(f"{args.data}: no manifest.csv or pairs.csv: make a corpus with `malsori make-corpus "
                             f"--out {args.data}` or a real-voice set with `malsori make-realset --out {args.data}`")
     if (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():

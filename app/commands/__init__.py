@@ -34,6 +34,17 @@ def whole_number(minimum: int):
     return parse
 
 
+def positive_seconds(value: float, option: str) -> float:
+    """A duration option's value, or UsageError: nan and inf pass a plain `<= 0` test."""
+    import math
+
+    from core.errors import UsageError
+
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} must be a positive number of seconds")
+    return value
+
+
 def text_language(text: str, lang: str | None, *, given_by: str = "--lang", note: bool = True) -> str:
     """The language to speak a reference TEXT in: --lang when given (one malsori speaks), else the
     one its script points to, said in a note on stderr (unless `note` is False). UsageError when

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from core.errors import MalsoriError, UsageError
 
-from . import whole_number
+from . import positive_seconds, whole_number
 
 CARDS_HELP = "read the sound cards from this file instead of /proc/asound/cards (for testing)"
 
@@ -209,12 +209,6 @@ def _progress(total_s: float):
     return bar, on_level
 
 
-def _positive_seconds(value: float, option: str) -> float:
-    if not math.isfinite(value) or value <= 0:  # nan passes a plain `<= 0` test
-        raise UsageError(f"{option} must be a positive number of seconds")
-    return value
-
-
 def _db(value: float) -> str:
     return "-inf" if math.isinf(value) else f"{value:.1f}"
 
@@ -222,7 +216,7 @@ def _db(value: float) -> str:
 def run_test(args: argparse.Namespace) -> int:
     from app.recorder import Recorder, level_report
 
-    _positive_seconds(args.seconds, "--seconds")
+    positive_seconds(args.seconds, "--seconds")
     print(f"recording {args.seconds:g} s: say something", file=sys.stderr)
     bar, on_level = _progress(args.seconds)
     recorder = Recorder(device=_device(args.device), max_seconds=args.seconds, auto_stop=False,
@@ -262,7 +256,7 @@ def run_record(args: argparse.Namespace) -> int:
     from core.fileio import atomic_write_wav, check_writable
     from app.recorder import Recorder
 
-    _positive_seconds(args.max_seconds, "--max-seconds")
+    positive_seconds(args.max_seconds, "--max-seconds")
     if args.out.suffix.casefold() != ".wav":  # the file holds what its name says (as `tts -o` does)
         raise UsageError(f"{args.out}: a take is written as WAV; give a name ending in .wav")
     check_writable(args.out)  # before the take, not after: a take spoken for nothing is lost

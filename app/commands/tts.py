@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections import Counter
 from pathlib import Path
 
 from core.errors import MalsoriError, TTSError, UsageError
 
-from . import text_language
+from . import positive_seconds, text_language
 
 GIVE_UP_AFTER_GTTS_FAILURES = 3  # in a row: Google is down or rate-limiting; stop asking
 DEFAULT_GTTS_TIMEOUT_S = 5.0
@@ -46,8 +45,8 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
 
 def _check_options(args: argparse.Namespace) -> None:
     """One thing per run: an option the chosen action would silently ignore is refused."""
-    if args.timeout is not None and (not math.isfinite(args.timeout) or args.timeout <= 0):  # nan passes `<= 0`
-        raise UsageError("--timeout must be a positive number of seconds")
+    if args.timeout is not None:
+        positive_seconds(args.timeout, "--timeout")
     if args.text is not None and not args.text.strip():
         raise UsageError("TEXT is empty: give the word or sentence to say")
     actions = [name for name, given in (("TEXT", args.text), ("--list", args.lists), ("--add-list", args.add_list),
