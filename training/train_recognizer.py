@@ -71,6 +71,9 @@ class PhonemeTrainConfig:
     # with --init: validate and save start + keep × (trained − start) (weight-space interpolation, as
     # WiSE-FT: the fine-tune's new voices with more of the start's espeak-ng skills); 1 = the trained weights
     keep: float = 1.0
+    # from scratch: an epoch whose clean synthetic val AUC falls more than NO_REGRESSION under this
+    # recognizer's is never kept (with --init the start plays that part)
+    baseline: str = ""
     channels: tuple[int, ...] = (16, 32, 32, 32)
     embed_dim: int = 64
     context_layers: int = 2
@@ -356,23 +359,30 @@ def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealDa
 
 def start_recognizer(cfg: PhonemeTrainConfig):
     """(recognizer or None, front-end config): --init's recognizer and front end, or (None, default)."""
-    from core.errors import ModelError
-    from models import load_checkpoint
     from preprocessing import PreprocessConfig
 
     if not cfg.init:
         return None, PreprocessConfig()
+    return recognizer_in(cfg.init, "--init")
+
+
+def recognizer_in(path: str, option: str):
+    """(recognizer, front-end config) of a `train-phonemes` file or of a malsori checkpoint with one."""
+    from core.errors import ModelError
+    from models import load_checkpoint
+    from preprocessing import PreprocessConfig
+
     try:
-        return load_recognizer(cfg.init)[0].train(), PreprocessConfig()
+        return load_recognizer(path)[0].train(), PreprocessConfig()
     except ManifestError:
         pass
     try:
-        start = load_checkpoint(cfg.init)
+        start = load_checkpoint(path)
     except ModelError as exc:
-        raise ManifestError(f"--init {cfg.init}: neither a recognizer from `malsori train-phonemes` nor a "
+        raise ManifestError(f"{option} {path}: neither a recognizer from `malsori train-phonemes` nor a "
                             "malsori checkpoint (.pt file) with one") from exc
     if start.pair.recognizer is None:
-        raise ManifestError(f"--init {cfg.init}: this checkpoint has no phoneme recognizer")
+        raise ManifestError(f"{option} {path}: this checkpoint has no phoneme recognizer")
     return start.pair.recognizer.train(), start.preprocess
 
 
@@ -392,7 +402,9 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
     """Train until max_epochs, early stopping or the time cap; leave the best weights in
     `recognizer` (with --init, the start itself if no epoch beats it). Returns (the start's
     validation metrics or None, per-epoch history, why it stopped, the kept weights' metrics
-    with their epoch, 0 for the start)."""
+    with their epoch, 0 for the start). From scratch with --baseline, the first value is the
+    baseline's metrics; if no epoch holds its synthetic val AUC, the last epoch is kept (epoch
+    in the returned metrics, with "held_baseline": False)."""
     from tqdm import tqdm
 
     from .batches import weights_snapshot
@@ -406,6 +418,11 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         best, best_state = init_metrics["score"], start_state  # never modified in place
         chosen = {**init_metrics, "epoch": 0}
         tqdm.write(f"epoch 0 (--init): {describe(init_metrics)}")
+        sys.stdout.flush()
+    elif cfg.baseline:  # a guard, not a candidate: from scratch there is no start to fall back on
+        baseline = recognizer_in(cfg.baseline, "--baseline")[0].eval()
+        init_metrics = validate(cfg, baseline, val_recs, images, real, low)
+        tqdm.write(f"baseline (--baseline, not a candidate): {describe(init_metrics)}")
         sys.stdout.flush()
     for epoch in range(1, cfg.max_epochs + 1):
         if low is not None and cfg.init:  # heard images learn to read as the copies are read now
@@ -437,6 +454,9 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
             break
     if best_state is not None:
         recognizer.load_state_dict(best_state)
+    elif history:  # from scratch, no epoch held --baseline: the last one, said so
+        chosen = {**history[-1], "held_baseline": False}
+        tqdm.write(f"no epoch held the --baseline's synthetic val AUC; the last epoch ({len(history)}) is saved")
     return init_metrics, history, stop, chosen
 
 
@@ -493,6 +513,8 @@ def check_options(cfg: PhonemeTrainConfig) -> None:
                         ("--time-mask-frames", cfg.time_mask_frames), ("--freq-mask-bands", cfg.freq_mask_bands)):
         if value < 0:
             raise UsageError(f"{name} must be 0 or more, not {value}")
+    if cfg.baseline and cfg.init:
+        raise UsageError("--baseline guards a run from scratch; with --init the start is the baseline already")
     if cfg.keep != 1.0 and not cfg.init:
         raise UsageError("--keep interpolates from the --init start: pass --init CKPT too")
     if cfg.batch_size < 1:
@@ -544,6 +566,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     keys = [k for k in ("auc_edit1", "auc_other", "val_auc", "low_grade_auc_edit1", "low_grade_auc_other",
                         "low_grade_val_auc", "low_grade_ref_val_auc", "real_auc_edit1", "real_auc_other", "real_val_auc", "score") if k in chosen]
     summary = {"best_epoch": chosen["epoch"], "epochs_run": len(history), "stop_reason": stop,
+               "held_baseline": chosen.get("held_baseline", True) if cfg.baseline else None,
                "val_metrics": {k: chosen[k] for k in keys}, "init_metrics": init_metrics,
                "minutes": (time.monotonic() - started) / 60, "parameters": count_parameters(recognizer),
                "symbols": len(symbols), "synthetic_files": len(train_files),
@@ -566,6 +589,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(e.g. assets/models/malsori.pt); its symbols and front end are kept, corpus files with "
                         "other phonemes are left out; the start itself is kept if no epoch beats it, and an epoch "
                         "whose clean val AUC falls more than 0.005 under the start's is never kept")
+    p.add_argument("--baseline", default=d.baseline, metavar="CKPT",
+                   help="from scratch: an epoch whose clean synthetic val AUC falls more than 0.005 under this "
+                        "recognizer's (e.g. assets/models/malsori.pt) is never kept, whatever it gains on people "
+                        "or low-grade audio; the baseline itself is not a candidate")
     p.add_argument("--real", default=d.real, metavar="DIR",
                    help="a `make-realset` folder: its train-split takes (every language espeak-ng speaks; "
                         "targets are espeak-ng's phonemes of the take's text mapped onto the recognizer's "
@@ -616,7 +643,7 @@ def run(args: argparse.Namespace) -> int:
     kwargs = {k: v for k, v in vars(args).items() if k in names and v is not None} | architecture(args)
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
     kwargs["real_langs"] = tuple(kwargs.get("real_langs") or ())
-    for key in ("init", "real"):
+    for key in ("init", "real", "baseline"):
         kwargs[key] = str(Path(kwargs[key]).resolve()) if kwargs.get(key) else ""
     s = train_phonemes(PhonemeTrainConfig(**kwargs))
     m = s["val_metrics"]
