@@ -116,6 +116,13 @@ def phonemes(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[s
 PHONEME_SEPARATOR = "\u200c"  # what `--sep=z` puts between phonemes (ZWNJ; "_" would clash with pauses)
 
 
+def separated_phonemes(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> str:
+    """espeak-ng's raw `-x --sep=z` output for `text`: a line per clause, phonemes split by
+    PHONEME_SEPARATOR, words by spaces, language switches shown as "(en)"."""
+    out = _run(["-v", voice, "-q", "-x", "--sep=z", "--", text], timeout_s=timeout_s)
+    return out.decode("utf-8", "replace")
+
+
 def phoneme_tokens(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> list[list[str]]:
     """espeak-ng's phonemes for `text`: one list per clause, one mnemonic per item.
 
@@ -123,9 +130,8 @@ def phoneme_tokens(text: str, *, voice: str = "ko", timeout_s: float = 10.0) -> 
     ("'a", ",o"). Joining a clause's items ("".join) gives the string `phonemes` prints,
     which espeak-ng speaks back when written as "[[...]]".
     """
-    out = _run(["-v", voice, "-q", "-x", "--sep=z", "--", text], timeout_s=timeout_s)
     clauses = []
-    for line in out.decode("utf-8", "replace").splitlines():
+    for line in separated_phonemes(text, voice=voice, timeout_s=timeout_s).splitlines():
         items: list[str] = []
         for word in line.split():
             if items:

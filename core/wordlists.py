@@ -183,7 +183,7 @@ def text_problem(text: str, *, lang: str) -> str | None:
     3. Korean: at most 4 phonemes per syllable and at least one — spelling a letter out
        ("ㄱ" → g i j @ q) or skipping a character breaks that bound.
     """
-    from core.espeak import _run, espeak_voice
+    from core.espeak import espeak_voice, separated_phonemes
 
     allowed = _ALLOWED.get(lang)
     if allowed is not None and not allowed.fullmatch(text):
@@ -191,8 +191,7 @@ def text_problem(text: str, *, lang: str) -> str | None:
         return f"characters the {lang} voice would not read as words: {''.join(bad)!r}"
     if not any(c.isalpha() for c in text):  # "!!!" is read out as "exclamation"
         return "no letters: nothing to say as a word"
-    out = _run(["-v", espeak_voice(lang), "-q", "-x", "--sep=z", "--", text], timeout_s=10.0)
-    phonemes = out.decode("utf-8", "replace")
+    phonemes = separated_phonemes(text, voice=espeak_voice(lang))
     if _LANG_SWITCH.search(phonemes):
         return f"espeak-ng switches language: {phonemes.strip()}"
     if lang == "ko":
