@@ -153,3 +153,10 @@ def _pair_scorer(payload: dict) -> PairScorer:
         recognizer.eval()
     return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload),
                       _blank_penalty(payload))
+
+
+def lineage(provenance: dict) -> dict:
+    """What a fine-tune records of the file it started from: that file's provenance without its
+    per-epoch history. Its own `started_from` stays, so a chain of fine-tunes reads back to the
+    run from scratch."""
+    return {k: v for k, v in provenance.items() if k != "history"}

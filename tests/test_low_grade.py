@@ -20,6 +20,7 @@ import soundfile as sf
 import torch
 
 from app.cli import main
+from models import load_checkpoint
 from tests.speech import speak
 from tests.tiny_corpus import make_tiny_corpus
 from training.augment import LOW_GRADE_CHANNELS, low_grade
@@ -100,7 +101,7 @@ def test_steps_on_low_grade_copies_make_the_recognizer_spell_them_better(corpus)
 
     cfg = PhonemeTrainConfig(data=str(corpus), out="", init=str(BEFORE_LOW_GRADE), channel_share=1.0, batch_size=4,
                              steps_per_epoch=12, lr=3e-3, threads=1, jobs=1, progress=False)
-    recognizer, pre = start_recognizer(cfg)
+    recognizer, pre, _ = start_recognizer(cfg)
     images, files, targets, _, _ = phoneme_data(cfg, pre, recognizer.symbols)
     low = low_grade_images(cfg.data, files, pre, jobs=1, progress=False)
     assert len(low) >= len(files) // 2
@@ -152,6 +153,8 @@ def test_the_command_makes_the_copies_once_and_reports_their_val_auc(corpus, tmp
     assert {sf.info(str(c)).subtype for c in copies} > {"PCM_U8"}  # more than one kind of channel
     _, provenance = load_recognizer(tmp_path / "a.pt")
     assert provenance["low_grade_files"] > 0 and "low_grade_val_auc" in provenance["init_metrics"]
+    shipped = load_checkpoint(ROOT_MODEL).provenance["phonemes"]  # the start's recipe travels with the fine-tune
+    assert provenance["started_from"]["config"] == shipped["config"]
 
     stamps = {c: os.stat(c).st_mtime_ns for c in copies}
     assert main([*args, "--out", str(tmp_path / "b.pt")]) == 0

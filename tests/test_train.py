@@ -124,6 +124,14 @@ def test_train_writes_a_calibrated_checkpoint_that_scores_and_resumes(tiny, tmp_
     for name, weight in tuned.pair.encoder.state_dict().items():
         torch.testing.assert_close(weight, before[name], atol=1e-5, rtol=0)  # started from those weights
 
+    # a fine-tune of that fine-tune records the whole chain back to the run from scratch
+    again = tmp_path / "again.pt"
+    train(_config(tiny, again, init=str(tuned_path), max_epochs=1, lr=1e-9))
+    chain = load_checkpoint(again).provenance["started_from"]
+    assert chain["config"]["init"] == str(out) and chain["dataset_hash"] == summary["dataset_hash"]
+    assert not chain["started_from"]["config"]["init"] and chain["started_from"]["started_from"] is None
+    assert "history" not in chain and "history" not in chain["started_from"]
+
 
 def test_resume_without_state_is_a_clear_error(tiny, tmp_path):
     with pytest.raises(ManifestError, match="no training state"):

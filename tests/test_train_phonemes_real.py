@@ -81,7 +81,7 @@ def test_real_takes_reach_the_ctc_loss(corpus, realset):
 
     cfg = PhonemeTrainConfig(data=str(corpus), out="", init=str(ROOT_MODEL), real=str(realset), real_share=1.0,
                              batch_size=3, steps_per_epoch=12, lr=3e-3, threads=1, jobs=1, progress=False)
-    recognizer, pre = start_recognizer(cfg)
+    recognizer, pre, _ = start_recognizer(cfg)
     real = real_data(cfg, pre, list(recognizer.symbols))
     assert sorted(Path(p).stem for p in real.files) == ["dog", "ma", "sit"]  # /ty/ left out, counted
     assert real.summary["skipped"] == 1 and real.summary["unknown_top"] == {"fr:y": 1}

@@ -223,24 +223,25 @@ def load_training_data(cfg: TrainConfig, pre, *, show: bool) -> TrainingData:
 
 
 def start_model(cfg: TrainConfig):
-    """(encoder, front-end config, recognizer carried over, its provenance, its blank penalty) to
-    start from.
+    """(encoder, front-end config, (recognizer carried over, its provenance, its blank penalty),
+    the start's lineage or None) to start from.
 
     --init: the start model's weights, dimensions, recognizer *and front end* — its images
     must be made the way it was trained; a fine-tuned model saved with another front end
     would silently mis-score."""
     from models import EncoderDims, FrameEncoder, load_checkpoint
+    from models.checkpoint import lineage
     from preprocessing import PreprocessConfig
 
     if cfg.init:
         start = load_checkpoint(cfg.init)
-        return (start.pair.encoder.train(), start.preprocess, start.pair.recognizer,
-                start.provenance.get("phonemes") or {}, start.pair.blank_penalty)
+        carried = (start.pair.recognizer, start.provenance.get("phonemes") or {}, start.pair.blank_penalty)
+        return start.pair.encoder.train(), start.preprocess, carried, lineage(start.provenance)
     pre = PreprocessConfig()
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
                        distance_power=cfg.distance_power)
-    return FrameEncoder(dims), pre, None, {}, 0.0
+    return FrameEncoder(dims), pre, (None, {}, 0.0), None
 
 
 def resume_state(cfg: TrainConfig, model, optimizer, spath: Path) -> TrainState:
@@ -390,7 +391,7 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
         extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0), "blank_penalty": pair.blank_penalty,
                  "val_metrics_with_phonemes": {k: combined[k] for k in keys},
                  "phonemes": {k: recognizer_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
-                                                                        "minutes", "parameters")}}
+                                                                        "minutes", "parameters", "started_from")}}
     return {
         "best_epoch": best_epoch["epoch"],
         "val_metrics": {k: best_epoch[k] for k in keys},
@@ -424,7 +425,7 @@ def train(cfg: TrainConfig) -> dict:
     started = time.monotonic()
     out, show = Path(cfg.out), cfg.progress and rank == 0
 
-    model, pre, *carried = start_model(cfg)
+    model, pre, carried, started_from = start_model(cfg)
     if cfg.blank_penalty and carried[0] is None and not cfg.phonemes:
         from core.errors import UsageError
 
@@ -454,12 +455,12 @@ def train(cfg: TrainConfig) -> dict:
                              spath=spath)
     if st.best_state is not None:  # None: --max-epochs 0, the --init model as it is
         model.load_state_dict(st.best_state)
-    pair, recognizer_provenance, combined = fit_pair_scorer(cfg, model, data, tuple(carried))
+    pair, recognizer_provenance, combined = fit_pair_scorer(cfg, model, data, carried)
     summary = summarize(cfg, st, pair, data, stop_reason=stop_reason, started=started,
                         recognizer_info=(recognizer_provenance, combined), world=world, device=device)
     if rank == 0:
         provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": st.history,
-                      "torch": str(torch.__version__)}
+                      "torch": str(torch.__version__), "started_from": started_from}
         pair.encoder.cpu()
         save_checkpoint(out, Checkpoint(pair, pre, provenance))
     if world > 1:

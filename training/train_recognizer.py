@@ -358,22 +358,27 @@ def validate(cfg: PhonemeTrainConfig, recognizer, val_recs, images, real: RealDa
 
 
 def start_recognizer(cfg: PhonemeTrainConfig):
-    """(recognizer or None, front-end config): --init's recognizer and front end, or (None, default)."""
+    """(recognizer or None, front-end config, the start's lineage or None): --init's recognizer,
+    front end and provenance, or (None, default, None)."""
+    from models.checkpoint import lineage
     from preprocessing import PreprocessConfig
 
     if not cfg.init:
-        return None, PreprocessConfig()
-    return recognizer_in(cfg.init, "--init")
+        return None, PreprocessConfig(), None
+    recognizer, pre, provenance = recognizer_in(cfg.init, "--init")
+    return recognizer, pre, lineage(provenance)
 
 
 def recognizer_in(path: str, option: str):
-    """(recognizer, front-end config) of a `train-phonemes` file or of a malsori checkpoint with one."""
+    """(recognizer, front-end config, its provenance) of a `train-phonemes` file or of a malsori
+    checkpoint with one."""
     from core.errors import ModelError
     from models import load_checkpoint
     from preprocessing import PreprocessConfig
 
     try:
-        return load_recognizer(path)[0].train(), PreprocessConfig()
+        recognizer, provenance = load_recognizer(path)
+        return recognizer.train(), PreprocessConfig(), provenance
     except ManifestError:
         pass
     try:
@@ -383,7 +388,7 @@ def recognizer_in(path: str, option: str):
                             "malsori checkpoint (.pt file) with one") from exc
     if start.pair.recognizer is None:
         raise ManifestError(f"{option} {path}: this checkpoint has no phoneme recognizer")
-    return start.pair.recognizer.train(), start.preprocess
+    return start.pair.recognizer.train(), start.preprocess, start.provenance.get("phonemes") or {}
 
 
 def describe(m: dict) -> str:
@@ -536,7 +541,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     started = time.monotonic()
-    recognizer, pre = start_recognizer(cfg)
+    recognizer, pre, started_from = start_recognizer(cfg)
     images, train_files, targets, val_recs, symbols = phoneme_data(
         cfg, pre, recognizer.symbols if recognizer is not None else None)
     real = real_data(cfg, pre, symbols) if cfg.real else None
@@ -575,7 +580,7 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
                "low_grade_copies": len(low.images) if low is not None else None}
     save_recognizer(Path(cfg.out), recognizer,
                     {"trainer": "malsori train-phonemes", "config": cfg.to_dict(), **summary, "history": history,
-                     "torch": str(torch.__version__)})
+                     "torch": str(torch.__version__), "started_from": started_from})
     return summary
 
 
