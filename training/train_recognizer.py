@@ -416,6 +416,7 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
 
     images, train_files, targets, val_recs = synthetic
     best, best_state, bad, history, stop, init_metrics = -1.0, None, 0, [], "max_epochs", None
+    top = -1.0  # from scratch, patience counts from the best epoch of all: a run still climbing towards --baseline goes on
     start_state = weights_snapshot(recognizer) if cfg.init else None
     chosen = {"epoch": 0}
     if cfg.init:  # the start is a candidate too: a fine-tune that only loses is not kept
@@ -441,11 +442,12 @@ def run_epochs(cfg: PhonemeTrainConfig, recognizer, optimizer, synthetic: tuple,
         metrics.update(epoch=epoch, loss=loss, minutes=(time.monotonic() - started) / 60)
         history.append(metrics)
         improved = metrics["score"] > best and not regressed(metrics, init_metrics)
+        climbing = not cfg.init and metrics["score"] > top
+        top = max(top, metrics["score"])
         if improved:
-            best, bad, chosen = metrics["score"], 0, metrics
+            best, chosen = metrics["score"], metrics
             best_state = weights_snapshot(recognizer)
-        else:
-            bad += 1
+        bad = 0 if improved or climbing else bad + 1
         recognizer.load_state_dict(trained)  # training goes on from the trained weights
         tqdm.write(f"epoch {epoch}: CTC loss {metrics['loss']:.3f}  {describe(metrics)}"
                    f"{'  *best*' if improved else ''}  {metrics['minutes']:.1f} min")
