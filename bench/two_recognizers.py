@@ -3,7 +3,7 @@
 The model's (shipped) recognizer keeps espeak-ng's fine distinctions; the candidate's, trained
 for voices (people, other engines), ranks real takes better.
 
-    .venv/bin/python bench/two_recognizers.py --candidate CAND.pt --realset ~/realset --corpus ~/corpus [--model M]
+    .venv/bin/python bench/two_recognizers.py --candidate CAND.pt --realset ~/realset --corpus ~/corpus [--model M] [--checks]
 
 Each pair's distance is DTW + wA × cost(model's recognizer) + wB × cost(candidate's), told
 the word as the kiosk is (the cost is the mean of heard and text). Both checkpoints must share
@@ -12,8 +12,12 @@ the encoder and front end (CAND.pt made by `malsori train --init MODEL --max-epo
 the val splits only: the best real-voice val AUC (mean of correct vs other and vs one edit)
 among the weights that keep the synthetic val AUCs within 0.005 of the model's own formula.
 Prints the val and test AUCs and top-1 of the model's formula, the candidate's, and the
-chosen pair of weights (rankings by distance: no calibration is fitted here). Uses the sets'
-image caches (as `evaluate` makes them); ~8 min here with warm caches.
+chosen pair of weights (rankings by distance). Then, with those weights, a map fitted on the
+synthetic val split as `train` fits one, and the medians it gives on both test splits.
+--checks also runs the shipped model's named checks on that scorer: the named cases and the
+speed case of tests/test_named_cases.py, bench/candidate_checks.py's 8 kHz reference and
+bench/low_grade_audio.py's 621 low-grade takes (~3 min more). Uses the sets' image caches (as
+`evaluate` makes them); ~3.5 min here with warm caches.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ def main() -> int:
     parser.add_argument("--realset", type=Path, required=True, help="a `malsori make-realset` folder")
     parser.add_argument("--corpus", type=Path, required=True, help="a `malsori make-corpus` folder")
     parser.add_argument("--model", default=str(ROOT / "assets" / "models" / "malsori.pt"))
+    parser.add_argument("--checks", action="store_true", help="also the named, speed, 8 kHz and low-grade checks")
     args = parser.parse_args()
 
     from core.errors import MalsoriError
@@ -77,7 +82,102 @@ def main() -> int:
         for split in ("val", "test"):
             m = metrics(terms, split, x, y)
             print(f"| {name} | {x} | {y} | {split} | " + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
+    both = TwoRecognizers(a, b, wa, wb, terms)
+    print(f"\nboth (wA {wa}, wB {wb}), map fitted on synthetic val: {both.calibration}")
+    for line in both.medians(terms):
+        print(line)
+    if args.checks:
+        checks(both)
     return 0
+
+
+class TwoRecognizers:
+    """A stand-in for models.Scorer that scores with both recognizers (weights wa, wb) and a map
+    fitted on the synthetic val split as `train` fits one: what the named checks call."""
+
+    def __init__(self, a, b, wa: float, wb: float, terms: dict):
+        from training.metrics import fit_calibration
+        from training.train import TrainConfig
+
+        self.a, self.b, self.wa, self.wb = a, b, wa, wb
+        cfg = TrainConfig(data="", out="")
+        val = terms["synthetic", "val"]
+        records = [_Record(t[3], t[4]) for t in val]
+        self.calibration = fit_calibration(records, np.array([self.combine(t) for t in val]), good_score=cfg.good_score,
+                                           edit_score=cfg.edit_score, good_percentile=cfg.good_percentile)
+
+    def combine(self, t: tuple) -> float:
+        return t[0] + self.wa * t[1] + self.wb * t[2]
+
+    def medians(self, terms: dict) -> list[str]:
+        syn = terms["synthetic", "test"]
+        score = np.array([self.calibration.score(self.combine(t)) for t in syn])
+        target, edits = np.array([t[3] for t in syn]), np.array([t[4] for t in syn])
+        real = terms["real", "test"]
+        rscore = np.array([self.calibration.score(self.combine(t)) for t in real])
+        kind = np.array([t[3]["kind"] for t in real])
+        espeak = np.array([t[3]["ref_voice"].startswith("espeak-ng") for t in real])
+        return [f"synthetic test medians: right {np.median(score[target >= 0.5]):.1f}, one edit "
+                f"{np.median(score[edits == 1]):.1f}, other word {np.median(score[(target < 0.5) & (edits < 0)]):.1f}",
+                "real test medians: " + ", ".join(
+                    f"{k} {np.median(rscore[(kind == k) & (espeak | (k != 'correct'))]):.1f}"
+                    for k in ("correct", "correct_narrow", "edit1", "other"))]
+
+    # what the named checks call on a Scorer
+    def features(self, audio, side: str = "audio"):
+        from models.pair import Features
+
+        if isinstance(audio, tuple) and len(audio) == 2 and isinstance(audio[0], Features):
+            return audio  # already both recognizers' features
+        return self.a.features(audio, side=side), self.b.features(audio, side=side)
+
+    def text_phonemes(self, text: str, *, lang: str, voice: str | None = None):
+        return self.a.text_phonemes(text, lang=lang, voice=voice), self.b.text_phonemes(text, lang=lang, voice=voice)
+
+    def score_pair(self, reference, attempt, *, expected=None):
+        from types import SimpleNamespace
+
+        ref, att = self.features(reference, side="reference"), self.features(attempt, side="attempt")
+        said_a, said_b = expected if expected else (None, None)
+        d = self.a.pair.distance(ref[0], att[0], said_a)
+        cost_b = cost(self.b.pair, ref[1], att[1], said_b)
+        value = d.terms["dtw"] + self.wa * d.terms["pronunciation"] + self.wb * cost_b
+        return SimpleNamespace(score=self.calibration.score(value), distance=value)
+
+
+class _Record:  # what fit_calibration reads of a pair
+    def __init__(self, target: float, n_edits: int):
+        self.target, self.n_edits = target, n_edits
+
+
+def checks(scorer: TwoRecognizers) -> None:
+    """The shipped model's named checks, run on the two-recognizer scorer; prints each."""
+    import tempfile
+
+    import models
+    from bench.candidate_checks import named_cases, narrow_reference
+    from tests.test_named_cases import test_named_case_speed_a_right_word_scores_70_at_any_rate as speed_case
+
+    for told, (caught, rights) in named_cases(scorer).items():
+        print(f"named cases, {'told the word' if told else 'text unknown'}: {caught}/20 mistakes <= 70 "
+                   f"(>= 15 needed); lowest right takes " + ", ".join(f"{s:.1f} {w} {v}" for s, w, v in rights[:3]))
+    try:
+        speed_case(scorer)
+        print("speed case: >= 95 % of 240 right takes at 80-220 wpm score >= 70, told and not told")
+    except AssertionError as exc:
+        print(f"speed case FAILED: {exc}")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = narrow_reference(scorer, Path(tmp))
+    print("8 kHz dithered reference: largest drop " + f"{max(c - n for _, _, c, n in rows):.1f} (<= 30 needed)")
+    from bench import low_grade_audio
+
+    loader = models.Scorer.load
+    models.Scorer.load = classmethod(lambda cls, *args, **kw: scorer)  # low_grade_audio scores with Scorer.load()
+    argv, sys.argv = sys.argv, ["low_grade_audio.py"]
+    try:
+        low_grade_audio.main()
+    finally:
+        models.Scorer.load, sys.argv = loader, argv
 
 
 def synthetic_terms(a, b, corpus: Path, split: str) -> list[tuple]:
