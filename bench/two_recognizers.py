@@ -113,15 +113,15 @@ class TwoRecognizers:
         syn = terms["synthetic", "test"]
         score = np.array([self.calibration.score(self.combine(t)) for t in syn])
         target, edits = np.array([t[3] for t in syn]), np.array([t[4] for t in syn])
+        from training.realeval import real_metrics
+
         real = terms["real", "test"]
-        rscore = np.array([self.calibration.score(self.combine(t)) for t in real])
-        kind = np.array([t[3]["kind"] for t in real])
-        espeak = np.array([t[3]["ref_voice"].startswith("espeak-ng") for t in real])
+        distances = np.array([self.combine(t) for t in real])
+        m = real_metrics([t[3] for t in real], np.array([self.calibration.score(d) for d in distances]), distances)
         return [f"synthetic test medians: right {np.median(score[target >= 0.5]):.1f}, one edit "
                 f"{np.median(score[edits == 1]):.1f}, other word {np.median(score[(target < 0.5) & (edits < 0)]):.1f}",
-                "real test medians: " + ", ".join(
-                    f"{k} {np.median(rscore[(kind == k) & (espeak | (k != 'correct'))]):.1f}"
-                    for k in ("correct", "correct_narrow", "edit1", "other"))]
+                "real test medians: " + ", ".join(f"{k} {m[f'median_{k}']:.1f}"
+                                                  for k in ("correct", "correct_narrow", "edit1", "other"))]
 
     # what the named checks call on a Scorer
     def features(self, audio, side: str = "audio"):
@@ -224,9 +224,7 @@ def cost(pair, reference, attempt, expected) -> float:
     """The pronunciation term of `pair.distance` alone (its DTW is the other model's business)."""
     from models.pronunciation import pronunciation_cost
 
-    heard = pair.through_channel(reference, attempt)
-    if heard is reference:
-        attempt = pair.through_channel(attempt, reference)
+    heard, attempt = pair.one_channel(reference, attempt)
     return pronunciation_cost(heard.log_probs, attempt.log_probs, pair.blank_penalty, pair.symbol_ids(expected))
 
 

@@ -4,6 +4,7 @@
 
     features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
     through_channel(a, b)      → take a as take b's channel carries it (band, floor)
+    one_channel(a, b)          → (a, b) heard through one channel: the narrower side's
     terms(a, b[, expected])    → {"dtw": …, "pronunciation": …}: what the networks measure
     combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
     distance(a, b[, expected]) → PairDistance: the distance, its terms, the DTW alignment
@@ -97,6 +98,14 @@ class PairScorer:
         image = through_channel(reference.utterance.image, attempt.utterance.image)
         return reference if image is None else self.features(replace(reference.utterance, image=image))
 
+    def one_channel(self, a: Features, b: Features) -> tuple[Features, Features]:
+        """(a, b) heard through one channel: a through b's when b is band-limited, else b through
+        a's (a reference recorded narrow against a full-band take)."""
+        heard = self.through_channel(a, b)
+        if heard is a:
+            return a, self.through_channel(b, a)
+        return heard, b
+
     # --- the formula
 
     def symbol_ids(self, symbols: tuple[str, ...] | None) -> list[int] | None:
@@ -115,10 +124,7 @@ class PairScorer:
         reference recorded narrow, e.g. a teacher's phone recording, against a full-band take).
         expected: the text's phonemes in the recognizer's symbols (models.text_phonemes), when
         the text is known: the pronunciation term then also judges the attempt against them."""
-        heard = self.through_channel(a, b)
-        if heard is a:
-            b = self.through_channel(b, a)
-        a = heard
+        a, b = self.one_channel(a, b)
         with _no_grad(a.embeddings):
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}
