@@ -75,7 +75,7 @@ def main() -> int:
             if (p.row["split"] != split or not p.espeak_ref or p.row["kind"] not in ("correct", "other", "edit1", "edit2")
                     or p.reference not in images or p.attempt not in images):
                 continue
-            t = reference_phonemes(scorer, p.row)
+            t = reference_phonemes(scorer.pair, p.row)
             if not t:
                 skipped += 1
                 continue

@@ -1,5 +1,6 @@
-"""Checkpoint = the pair scorer (encoder weights and dims, optional phoneme recognizer, term
-weights, calibration) + PreprocessConfig + provenance + format version.
+"""Checkpoint = the pair scorer (encoder weights and dims, optional phoneme recognizers — the
+espeak-ng one under "phonemes", the voices one under "voices" — term weights, calibration)
++ PreprocessConfig + provenance + format version.
 
 A model can only ever be served with the front end it was trained on: the front-end
 config travels inside the file. Anything wrong with a file is a ModelError that says what.
@@ -26,12 +27,13 @@ from .pair import PairScorer
 ENGINES = ("torch", "numpy")  # the networks' library: torch (training, evaluation) or numpy (serving)
 
 FORMAT = "malsori-siamese"
-FORMAT_VERSION = 2  # 2: EncoderDims gained context layers and band normalisation
+FORMAT_VERSION = 3  # 2: EncoderDims gained context layers and band normalisation; 3: the voices recognizer
+READS = (2, 3)  # a version-2 file is a version-3 file without a voices recognizer
 
 
 @dataclass
 class Checkpoint:
-    pair: PairScorer  # encoder, optional recognizer, term weights, calibration: the pair formula
+    pair: PairScorer  # encoder, optional recognizers, term weights, calibration: the pair formula
     preprocess: PreprocessConfig
     provenance: dict = field(default_factory=dict)  # data set hash, epochs, metrics, …
 
@@ -60,6 +62,13 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
             "state_dict": _cpu_state(pair.recognizer),
             "weight": float(pair.weights.get("pronunciation", 0.0)),  # what readers before term_weights read
             "blank_penalty": float(pair.blank_penalty),
+        }
+    if pair.voices is not None:
+        payload["voices"] = {
+            "dims": pair.voices.dims.to_dict(),
+            "symbols": list(pair.voices.symbols),
+            "state_dict": _cpu_state(pair.voices),
+            "blank_penalty": float(pair.voices_blank_penalty),
         }
     import torch
 
@@ -90,9 +99,10 @@ def load_checkpoint(path: str | os.PathLike, *, engine: str = "torch") -> Checkp
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelError(f"{path}: not a malsori checkpoint")
     version = payload.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READS:
         raise ModelError(
-            f"{path}: checkpoint format version {version}, this malsori reads version {FORMAT_VERSION}"
+            f"{path}: checkpoint format version {version}, this malsori reads versions "
+            f"{', '.join(map(str, READS))}"
         )
     try:
         preprocess = PreprocessConfig.from_dict(payload["preprocess"])
@@ -122,21 +132,21 @@ def _term_weights(payload: dict) -> dict[str, float]:
     return weights
 
 
-def _blank_penalty(payload: dict) -> float:
-    """How the checkpoint's recognizer reads a take; 0 for files written before the setting (as made)."""
-    return float((payload.get("phonemes") or {}).get("blank_penalty", 0.0))
+def _blank_penalty(part: dict | None) -> float:
+    """How a recognizer of the checkpoint reads a take; 0 for files written before the setting (as made)."""
+    return float((part or {}).get("blank_penalty", 0.0))
 
 
 def _numpy_pair_scorer(payload: dict) -> PairScorer:
     from .numpy_net import NumpyEncoder, NumpyRecognizer
 
     encoder = NumpyEncoder(EncoderDims.from_dict(payload["dims"]), payload["state_dict"])
-    recognizer = None
-    if payload.get("phonemes"):
-        ph = payload["phonemes"]
-        recognizer = NumpyRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"], ph["state_dict"])
-    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload),
-                      _blank_penalty(payload))
+    def recognizer(part: dict | None):
+        return NumpyRecognizer(EncoderDims.from_dict(part["dims"]), part["symbols"], part["state_dict"]) if part else None
+
+    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer(payload.get("phonemes")),
+                      _term_weights(payload), _blank_penalty(payload.get("phonemes")),
+                      recognizer(payload.get("voices")), _blank_penalty(payload.get("voices")))
 
 
 def _pair_scorer(payload: dict) -> PairScorer:
@@ -145,14 +155,16 @@ def _pair_scorer(payload: dict) -> PairScorer:
 
     encoder = FrameEncoder(EncoderDims.from_dict(payload["dims"]))
     encoder.load_state_dict(payload["state_dict"])
-    recognizer = None
-    if payload.get("phonemes"):
-        ph = payload["phonemes"]
-        recognizer = PhonemeRecognizer(EncoderDims.from_dict(ph["dims"]), ph["symbols"])
-        recognizer.load_state_dict(ph["state_dict"])
-        recognizer.eval()
-    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer, _term_weights(payload),
-                      _blank_penalty(payload))
+    def recognizer(part: dict | None):
+        if not part:
+            return None
+        network = PhonemeRecognizer(EncoderDims.from_dict(part["dims"]), part["symbols"])
+        network.load_state_dict(part["state_dict"])
+        return network.eval()
+
+    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer(payload.get("phonemes")),
+                      _term_weights(payload), _blank_penalty(payload.get("phonemes")),
+                      recognizer(payload.get("voices")), _blank_penalty(payload.get("voices")))
 
 
 def lineage(provenance: dict) -> dict:

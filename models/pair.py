@@ -22,6 +22,7 @@ the checkpoint saves it in `term_weights`; callers do not change.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
@@ -40,9 +41,12 @@ if TYPE_CHECKING:  # torch is imported only where torch networks are used
     from .recognizer import PhonemeRecognizer
 
 # Terms added to the DTW distance, in the order they are added (the order fixes the float sums).
-EXTRA_TERMS = ("pronunciation",)
+# "pronunciation": the recognizer trained on espeak-ng (fine distinctions: ㄷ/ㄸ, ㅓ/ㅗ); "voices":
+# a second recognizer trained on many voices and people (hears a real person's right take as right).
+EXTRA_TERMS = ("pronunciation", "voices")
 # The weights training tries for each extra term (ties: the smaller weight).
-WEIGHT_GRIDS = {"pronunciation": (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)}
+WEIGHT_GRIDS = {"pronunciation": (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0),
+                "voices": (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)}
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Features:
     utterance: Utterance
     embeddings: "torch.Tensor | np.ndarray"  # unit-length frame embeddings [T, D]
     log_probs: "torch.Tensor | np.ndarray | None"  # phoneme log-probabilities [T, 1 + symbols]; None: no recognizer
+    voices_log_probs: "torch.Tensor | np.ndarray | None" = None  # the same from the voices recognizer
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class PairDistance:
 
 @dataclass(frozen=True)
 class PairScorer:
-    """Encoder (+ optional phoneme recognizer) + term weights + calibration.
+    """Encoder (+ optional phoneme recognizers) + term weights + calibration.
 
     The DTW distance has weight 1 (its scale is the calibration's business); every extra term
     has a weight in `weights` (absent = 0). calibration may be None while a model is still
@@ -82,6 +87,8 @@ class PairScorer:
     recognizer: "PhonemeRecognizer | NumpyRecognizer | None" = None
     weights: dict[str, float] = field(default_factory=dict)
     blank_penalty: float = 0.0  # nats off the blank when the recognizer reads a take (models.pronunciation)
+    voices: "PhonemeRecognizer | NumpyRecognizer | None" = None  # the second recognizer: many voices and people
+    voices_blank_penalty: float = 0.0
 
     # --- what the networks see
 
@@ -89,7 +96,8 @@ class PairScorer:
         """A preprocessed take → its embeddings (and phoneme log-probabilities), on the CPU."""
         embeddings = self.encoder.embed(utterance.image)
         log_probs = self.recognizer.log_probs(utterance.image) if self.recognizer is not None else None
-        return Features(utterance, embeddings, log_probs)
+        voices = self.voices.log_probs(utterance.image) if self.voices is not None else None
+        return Features(utterance, embeddings, log_probs, voices)
 
     def through_channel(self, reference: Features, attempt: Features) -> Features:
         """The reference as the attempt's channel would carry it (preprocessing.channel): cut to
@@ -108,12 +116,20 @@ class PairScorer:
 
     # --- the formula
 
-    def symbol_ids(self, symbols: tuple[str, ...] | None) -> list[int] | None:
-        """Recognizer symbols ("ko:a", …: models.text_phonemes) → their log-probability columns;
-        None without symbols, a recognizer, or when one is not this recognizer's."""
-        if not symbols or self.recognizer is None:
+    def text_symbols(self) -> frozenset[str] | None:
+        """The symbols a text's phonemes are written in for this scorer (models.text_phonemes):
+        the first recognizer's (the voices one's when it is alone); None without a recognizer."""
+        recognizer = self.recognizer or self.voices
+        return frozenset(recognizer.symbols) if recognizer is not None else None
+
+    def symbol_ids(self, symbols: tuple[str, ...] | None, recognizer=None) -> list[int] | None:
+        """Recognizer symbols ("ko:a", …: models.text_phonemes) → their log-probability columns in
+        `recognizer` (default: the first); None without symbols, a recognizer, or when one is not
+        the recognizer's."""
+        recognizer = recognizer or self.recognizer
+        if not symbols or recognizer is None:
             return None
-        column = {s: k + 1 for k, s in enumerate(self.recognizer.symbols)}  # 0 is the CTC blank
+        column = {s: k + 1 for k, s in enumerate(recognizer.symbols)}  # 0 is the CTC blank
         if any(s not in column for s in symbols):
             return None
         return [column[s] for s in symbols]
@@ -131,6 +147,9 @@ class PairScorer:
             if self.recognizer is not None:
                 terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs, self.blank_penalty,
                                                             self.symbol_ids(expected))
+            if self.voices is not None:
+                terms["voices"] = pronunciation_cost(a.voices_log_probs, b.voices_log_probs, self.voices_blank_penalty,
+                                                     self.symbol_ids(expected, self.voices))
         return PairDistance(self.combine(terms), terms, path, np.asarray(cost))
 
     def terms(self, a: Features, b: Features, expected: tuple[str, ...] | None = None) -> dict[str, float]:
@@ -165,19 +184,27 @@ class PairScorer:
             fitted = replace(fitted, weights={**fitted.weights, name: -max(tried)[1]})
         return fitted
 
+    def weight_options(self, terms: dict) -> list[dict[str, float]]:
+        """Every combination of grid weights for the extra terms in `terms` (smallest first): what
+        a fit that judges the terms together chooses from (training.train.fit_weights_for_people)."""
+        names = [n for n in EXTRA_TERMS if n in terms]
+        return [{**self.weights, **dict(zip(names, ws))} for ws in itertools.product(*(WEIGHT_GRIDS[n] for n in names))]
+
     def with_calibration(self, calibration: Calibration) -> "PairScorer":
         return replace(self, calibration=calibration)
 
     # --- description
 
     def parameters(self) -> int:
-        return _count(self.encoder) + (_count(self.recognizer) if self.recognizer else 0)
+        return sum(_count(n) for n in (self.encoder, self.recognizer, self.voices) if n is not None)
 
     def describe(self) -> str:
         """One line for reports: parameters and the formula."""
         how = f"{self.parameters():,} parameters, frame encoder + DTW"
         if self.recognizer is not None:
             how += f" + {self.weights.get('pronunciation', 0.0):g} × phoneme-recognizer pronunciation cost"
+        if self.voices is not None:
+            how += f" + {self.weights.get('voices', 0.0):g} × voices-recognizer pronunciation cost"
         return how
 
 

@@ -122,7 +122,8 @@ class Scorer:
         """espeak-ng's phonemes of the text the attempt should say, in this model's recognizer
         symbols (models.text_phonemes; made once per text); None when they cannot be had (no
         recognizer, no espeak-ng, a sound without a symbol): the pair is then scored without."""
-        if self.pair.recognizer is None:
+        known = self.pair.text_symbols()
+        if known is None:
             return None
         key = (text, lang, voice)
         if key not in self._text_phonemes:
@@ -131,7 +132,7 @@ class Scorer:
             items = text_items(text, lang=lang, voice=voice)
             if items is None:  # espeak-ng missing or failing (a timeout): ask again next time
                 return None
-            self._text_phonemes[key] = map_symbols(items, set(self.pair.recognizer.symbols), lang=lang)[0]
+            self._text_phonemes[key] = map_symbols(items, set(known), lang=lang)[0]
         return self._text_phonemes[key]
 
     def score_pair(self, reference: Audio, attempt: Audio, *, expected: tuple[str, ...] | None = None) -> ScoreResult:
@@ -156,5 +157,5 @@ class Scorer:
             worst_segment_s=(w0 * hop_s, w1 * hop_s),
             warnings=[f"reference: {w}" for w in ref.warnings] + list(att.warnings),
             phoneme_cost=d.terms.get("pronunciation"),
-            text_phonemes=expected if self.pair.symbol_ids(expected) else None,
+            text_phonemes=expected if expected and set(expected) <= (self.pair.text_symbols() or set()) else None,
         )

@@ -231,3 +231,26 @@ def test_evaluate_on_a_folder_without_pairs_names_both_commands(tmp_path, capsys
     rc = main(["evaluate", "--model", str(ROOT_MODEL), "--data", str(tmp_path), "--no-progress"])
     err = capsys.readouterr().err
     assert rc == 16 and "make-corpus" in err and "make-realset" in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_fits_the_term_weights_on_the_real_val_split(realset, tmp_path, capsys):
+    """`train --real-val`: the weights are judged on the set's val pairs as well, and the run says
+    how they rank there; a folder that is no real-voice set is one error line."""
+    from models import load_checkpoint
+    from tests.tiny_corpus import make_tiny_corpus
+
+    out, rows = realset
+    assert any(r["split"] == "val" for r in rows)
+    tiny = tmp_path / "tiny"
+    make_tiny_corpus(tiny, words=("바다", "나무", "사과", "하늘"))
+    frozen = Path(__file__).resolve().parent / "data" / "malsori-frozen.pt"
+    voices = ROOT_MODEL.parent / "candidates" / "voices-recognizer.pt"
+    args = ["train", "--data", str(tiny), "--out", str(tmp_path / "m.pt"), "--init", str(frozen), "--max-epochs", "0",
+            "--voices", str(voices), "--voices-blank-penalty", "0.8", "--threads", "1", "--jobs", "1", "--no-progress"]
+    assert main([*args, "--real-val", str(out)]) == 0
+    assert "real-voice val: AUC vs other" in capsys.readouterr().out.splitlines()[-1]
+    people = load_checkpoint(tmp_path / "m.pt").provenance["real_val_metrics_with_phonemes"]
+    assert set(people) == {"auc_other", "auc_edit1", "top1"} and 0 <= people["auc_other"] <= 1
+    assert main([*args, "--real-val", str(tmp_path / "tiny")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("malsori: error:") and err.count("\n") == 1

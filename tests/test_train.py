@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import torch
 from models import Checkpoint, FrameEncoder, PairScorer, Scorer, count_parameters, load_checkpoint
 from models.calibration import calibration_through
 from models.distance import dtw_distance
+from models.pair import WEIGHT_GRIDS
 from tests.tiny_corpus import make_tiny_corpus
 from training.dataset import (
     BalanceConfig,
@@ -402,3 +404,27 @@ def test_train_writes_the_blank_penalty_it_was_given(tiny, tmp_path):
     with pytest.raises(UsageError, match="--phonemes"):  # no recognizer to read with: refused before training
         train(_config(tiny, tmp_path / "never.pt", blank_penalty=0.7))
     assert not (tmp_path / "never.pt").exists()
+
+
+VOICES = Path(__file__).resolve().parents[1] / "assets" / "models" / "candidates" / "voices-recognizer.pt"
+
+
+def test_train_puts_a_voices_recognizer_beside_the_first(tiny, tmp_path):
+    """`train --voices`: the second recognizer joins the model that --init brought (its first
+    recognizer kept), with its own blank penalty and a fitted weight; both engines read it."""
+    frozen = Path(__file__).resolve().parent / "data" / "malsori-frozen.pt"
+    out = tmp_path / "two.pt"
+    summary = train(_config(tiny, out, init=str(frozen), max_epochs=0, voices=str(VOICES), voices_blank_penalty=0.8))
+    assert summary["voices_weight"] in WEIGHT_GRIDS["voices"] and summary["voices"]["config"] is not None
+    for engine in ("torch", "numpy"):
+        pair = load_checkpoint(out, engine=engine).pair
+        assert pair.recognizer is not None and pair.voices is not None and pair.voices_blank_penalty == 0.8
+        assert pair.weights["voices"] == summary["voices_weight"]
+    again = tmp_path / "again.pt"  # a fine-tune keeps both recognizers and their readings
+    train(_config(tiny, again, init=str(out), max_epochs=0))
+    kept = load_checkpoint(again).pair
+    assert kept.voices is not None and kept.voices_blank_penalty == 0.8
+    from core.errors import UsageError
+
+    with pytest.raises(UsageError, match="--voices"):  # no voices recognizer to read with
+        train(_config(tiny, tmp_path / "never.pt", init=str(frozen), voices_blank_penalty=0.8))

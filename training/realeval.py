@@ -63,17 +63,18 @@ def pair_record(p: Pair) -> PairRecord:
                       split=p.row["split"], snr_db=None, gain_db=0.0)
 
 
-def reference_phonemes(scorer, row: dict) -> tuple[str, ...] | None:
-    """The phonemes the pair's reference says, in the recognizer's symbols: espeak-ng's of its
+def reference_phonemes(pair, row: dict) -> tuple[str, ...] | None:
+    """The phonemes the pair's reference says, in the pair scorer's symbols: espeak-ng's of its
     text in its voice (the language's voice for another engine) with the reference's edits;
     None where a sound has no symbol (the pair is then scored as without a text)."""
     from core.espeak import espeak_voice
 
-    if scorer.pair.recognizer is None:
+    known = pair.text_symbols()
+    if known is None:
         return None
     engine, _, voice = row["ref_voice"].partition(":")
     voice = voice if engine == "espeak-ng" else espeak_voice(row["lang"])
-    return _said(row["ref_text"], row["lang"], voice, row["edits"], frozenset(scorer.pair.recognizer.symbols))
+    return _said(row["ref_text"], row["lang"], voice, row["edits"], known)
 
 
 @lru_cache(maxsize=None)
@@ -88,6 +89,31 @@ def _said(text: str, lang: str, voice: str, edits: str, known: frozenset) -> tup
     if edits:
         items = apply_edits(list(items), [Edit(pos, old, new, "") for old, new, pos in parse_edits(edits)])
     return map_symbols(items, set(known), lang=lang)[0]
+
+
+def split_terms(pair, data: str | Path, split: str, cfg, *, jobs: int = 2,
+                progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Every term of the pair formula (models.pair) for each pair of one split, told the text as
+    `evaluate` scores them: (pairs.csv rows, one array per term). What `train --real-val` fits
+    the term weights on. cfg: the model's front end (images are cached in the set's folder)."""
+    from .dataset import image_utterance
+
+    pairs = [p for p in read_real_pairs(data) if p.row["split"] == split]
+    images = load_images([pair_record(p) for p in pairs], cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
+    pairs = [p for p in pairs if p.reference in images and p.attempt in images]
+    if not pairs:
+        from core.errors import ManifestError
+
+        raise ManifestError(f"{data}: no usable pairs in its {split} split")
+    feats: dict = {}
+
+    def f(path: str):
+        if path not in feats:
+            feats[path] = pair.features(image_utterance(images[path]))
+        return feats[path]
+
+    rows = [pair.terms(f(p.reference), f(p.attempt), reference_phonemes(pair, p.row)) for p in pairs]
+    return [p.row for p in pairs], {name: np.array([r[name] for r in rows]) for name in rows[0]}
 
 
 # ----------------------------------------------------------------------------- metrics (pure)
@@ -232,7 +258,7 @@ def _split_scores(pairs: list[Pair], scorer, features, dtw_d: dict, dtw_cal, *, 
 
     # the model through its one pair formula (models.pair.PairScorer), as the kiosk scores: with
     # the text the reference says (its edits included) beside it; and without, as `score REF ATT`
-    model = [scorer.pair.distance(features(p.reference), features(p.attempt), reference_phonemes(scorer, p.row))
+    model = [scorer.pair.distance(features(p.reference), features(p.attempt), reference_phonemes(scorer.pair, p.row))
              for p in tqdm(pairs, desc=f"model ({split})", unit="pair", disable=not progress, leave=False)]
     no_text = np.array([scorer.pair.distance(features(p.reference), features(p.attempt)).value for p in pairs])
     d = {"malsori model": np.array([r.value for r in model]), NO_TEXT: no_text,

@@ -76,9 +76,9 @@ def reference_symbols(pair, data_dir: str | Path) -> dict[str, tuple[str, ...]]:
     columns; files with a sound that maps to no symbol are left out."""
     from models.text_phonemes import map_item
 
-    if pair.recognizer is None:
+    known = pair.text_symbols()
+    if known is None:
         return {}
-    known = set(pair.recognizer.symbols)
     out = {}
     for path, said in phoneme_targets(data_dir).items():
         mapped = [(s,) if s in known else map_item(s.split(":", 1)[1], known, lang=s.split(":", 1)[0]) for s in said]

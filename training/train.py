@@ -89,6 +89,12 @@ class TrainConfig:
     # is chosen (models.pronunciation.greedy_phonemes); stored in the checkpoint. None: the --init
     # model's (0 without --init)
     blank_penalty: float | None = None
+    # a second recognizer, trained for many voices and people (`train-phonemes` on a voices corpus
+    # with real takes), beside the first: the "voices" term; its weight is fitted as the first's
+    voices: str = ""
+    voices_blank_penalty: float | None = None  # how it reads a take (None: the --init model's, else 0)
+    # a `make-realset` folder: the term weights are then judged on its val split too (fit_weights_for_people)
+    real_val: str = ""
     progress: bool = True
 
     def to_dict(self) -> dict:
@@ -223,8 +229,9 @@ def load_training_data(cfg: TrainConfig, pre, *, show: bool) -> TrainingData:
 
 
 def start_model(cfg: TrainConfig):
-    """(encoder, front-end config, (recognizer carried over, its provenance, its blank penalty),
-    the start's lineage or None) to start from.
+    """(encoder, front-end config, (the --init pair scorer uncalibrated or None: its recognizers
+    and blank penalties, {"phonemes"/"voices": each recognizer's provenance}), the start's
+    lineage or None) to start from.
 
     --init: the start model's weights, dimensions, recognizer *and front end* — its images
     must be made the way it was trained; a fine-tuned model saved with another front end
@@ -235,13 +242,14 @@ def start_model(cfg: TrainConfig):
 
     if cfg.init:
         start = load_checkpoint(cfg.init)
-        carried = (start.pair.recognizer, start.provenance.get("phonemes") or {}, start.pair.blank_penalty)
+        carried = (replace(start.pair, calibration=None, weights={}),
+                   {k: start.provenance.get(k) or {} for k in ("phonemes", "voices")})
         return start.pair.encoder.train(), start.preprocess, carried, lineage(start.provenance)
     pre = PreprocessConfig()
     dims = EncoderDims(n_mels=pre.n_mels, channels=cfg.channels, embed_dim=cfg.embed_dim,
                        context_layers=cfg.context_layers, band_norm=cfg.band_norm,
                        distance_power=cfg.distance_power)
-    return FrameEncoder(dims), pre, (None, {}, 0.0), None
+    return FrameEncoder(dims), pre, (None, {}), None
 
 
 def resume_state(cfg: TrainConfig, model, optimizer, spath: Path) -> TrainState:
@@ -352,34 +360,86 @@ def run_epochs(cfg: TrainConfig, model, net, optimizer, data: TrainingData, st: 
     return "max_epochs"
 
 
-def fit_pair_scorer(cfg: TrainConfig, model, data: TrainingData, carried) -> tuple:
-    """The trained encoder → a calibrated PairScorer: the recognizer (--phonemes, or the one
-    --init brought), its weight fitted on val, then the distance → score calibration.
-    Returns (pair scorer, recognizer provenance, val metrics with the recognizer or None)."""
+def fit_pair_scorer(cfg: TrainConfig, model, pre, data: TrainingData, carried) -> tuple:
+    """The trained encoder → a calibrated PairScorer: the recognizers (--phonemes, --voices, or
+    those --init brought), their weights fitted on val (with --real-val: on people too), then
+    the distance → score calibration on the synthetic val split.
+    Returns (pair scorer, recognizer provenances, val metrics with the recognizers or None)."""
     from models import PairScorer
 
-    recognizer, recognizer_provenance, blank_penalty = carried
-    if cfg.phonemes:
+    start, provenances = carried
+    pair = replace(start, encoder=model.eval()) if start is not None else PairScorer(model.eval())
+    provenances = dict(provenances)
+    if cfg.phonemes or cfg.voices:
         from .train_recognizer import load_recognizer
 
-        recognizer, recognizer_provenance = load_recognizer(cfg.phonemes)
+        if cfg.phonemes:
+            recognizer, provenances["phonemes"] = load_recognizer(cfg.phonemes)
+            pair = replace(pair, recognizer=recognizer)
+        if cfg.voices:
+            voices, provenances["voices"] = load_recognizer(cfg.voices)
+            pair = replace(pair, voices=voices)
     if cfg.blank_penalty is not None:
-        blank_penalty = cfg.blank_penalty
-    pair = PairScorer(model.eval(), recognizer=recognizer, blank_penalty=blank_penalty)
-    # weight and calibration fitted as the kiosk scores: told each reference's word
+        pair = replace(pair, blank_penalty=cfg.blank_penalty)
+    if cfg.voices_blank_penalty is not None:
+        pair = replace(pair, voices_blank_penalty=cfg.voices_blank_penalty)
+    # weights and calibration fitted as the kiosk scores: told each reference's word
     terms = validation_terms(pair, data.val, data.images, reference_symbols(pair, cfg.data))
-    pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
+    people = None
+    if cfg.real_val and len(terms) > 1:
+        from .realeval import split_terms
+
+        real_rows, real = split_terms(pair, cfg.real_val, "val", pre, jobs=cfg.jobs, progress=cfg.progress)
+        pair, people = fit_weights_for_people(pair, terms, data.val, real_rows, real)
+    else:
+        pair = pair.fit_weights(terms, lambda d: validation_metrics(data.val, d)["val_auc"])
     val_d = pair.combine(terms)
     pair = pair.with_calibration(fit_calibration(data.val, val_d, good_score=cfg.good_score,
                                                  edit_score=cfg.edit_score, good_percentile=cfg.good_percentile))
-    combined = validation_metrics(data.val, val_d) if recognizer is not None else None
-    return pair, recognizer_provenance, combined
+    combined = None
+    if len(terms) > 1:
+        combined = validation_metrics(data.val, val_d)
+        if people is not None:
+            combined = {**combined, "real_val": people}
+    return pair, provenances, combined
+
+
+# How much synthetic val AUC (1 edit, other word) the weights chosen for people may give up
+# against the formula without the voices term: the espeak-ng distinctions stay.
+PEOPLE_HOLD = 0.005
+
+
+def fit_weights_for_people(pair, terms: dict, records: list[PairRecord], real_rows: list[dict],
+                           real: dict) -> tuple:
+    """The extra terms' weights judged on people as well as on espeak-ng: the formula without
+    the voices term is fitted on the synthetic val pairs (`PairScorer.fit_weights`); among every
+    grid combination whose synthetic val AUCs stay within PEOPLE_HOLD of it, the one that ranks
+    the real-voice val pairs best (mean AUC of a right take vs another word and vs one edit;
+    ties: the smaller weights). Returns (pair scorer, its real val AUCs)."""
+    from .realeval import real_metrics
+
+    def quality(d):
+        return validation_metrics(records, d)["val_auc"]
+
+    base = replace(pair, weights={}).fit_weights({k: v for k, v in terms.items() if k != "voices"}, quality)
+    floor = validation_metrics(records, base.combine(terms))
+    best = None
+    for weights in pair.weight_options(terms):
+        trial = replace(pair, weights=weights)
+        m = validation_metrics(records, trial.combine(terms))
+        if m["auc_edit1"] < floor["auc_edit1"] - PEOPLE_HOLD or m["auc_other"] < floor["auc_other"] - PEOPLE_HOLD:
+            continue
+        r = real_metrics(real_rows, np.zeros(len(real_rows)), trial.combine(real))
+        people = {"auc_other": r["auc_other"], "auc_edit1": r["auc_edit1"], "top1": r["top1"]}
+        if best is None or (people["auc_other"] + people["auc_edit1"]) / 2 > best[0]:
+            best = ((people["auc_other"] + people["auc_edit1"]) / 2, trial, people)
+    return best[1], best[2]
 
 
 def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, stop_reason: str, started: float,
               recognizer_info: tuple, world: int, device) -> dict:
     """The run in numbers: best epoch, validation metrics, sizes, data set hash."""
-    recognizer_provenance, combined = recognizer_info
+    provenances, combined = recognizer_info
     if st.history:
         best_epoch = max(st.history, key=lambda m: m["val_auc"])
     else:  # --max-epochs 0: the --init model as it is
@@ -389,9 +449,16 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
     extra = {}
     if combined is not None:
         extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0), "blank_penalty": pair.blank_penalty,
-                 "val_metrics_with_phonemes": {k: combined[k] for k in keys},
-                 "phonemes": {k: recognizer_provenance.get(k) for k in ("config", "best_epoch", "val_metrics",
-                                                                        "minutes", "parameters", "started_from")}}
+                 "val_metrics_with_phonemes": {k: combined[k] for k in keys}}
+        if "real_val" in combined:
+            extra["real_val_metrics_with_phonemes"] = combined["real_val"]
+        for name, network in (("phonemes", pair.recognizer), ("voices", pair.voices)):
+            if network is not None:
+                extra[name] = {k: (provenances.get(name) or {}).get(k) for k in
+                               ("config", "best_epoch", "val_metrics", "minutes", "parameters", "started_from")}
+        if pair.voices is not None:
+            extra |= {"voices_weight": pair.weights.get("voices", 0.0),
+                      "voices_blank_penalty": pair.voices_blank_penalty}
     return {
         "best_epoch": best_epoch["epoch"],
         "val_metrics": {k: best_epoch[k] for k in keys},
@@ -406,6 +473,19 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
         "world_size": world,
         "device": str(device),
     }
+
+
+def check_recognizers(cfg: TrainConfig, start) -> None:
+    """A blank penalty needs the recognizer it sets (from --phonemes/--voices or the --init model)."""
+    from core.errors import UsageError
+
+    for penalty, option, has, adds in ((cfg.blank_penalty, "--blank-penalty", start and start.recognizer, cfg.phonemes),
+                                       (cfg.voices_blank_penalty, "--voices-blank-penalty", start and start.voices,
+                                        cfg.voices)):
+        if penalty and has is None and not adds:
+            which = "--phonemes" if option == "--blank-penalty" else "--voices"
+            raise UsageError(f"{option} sets how a phoneme recognizer reads a take, and this model has none: "
+                             f"add one with {which} (or --init a model that has one)")
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -426,11 +506,7 @@ def train(cfg: TrainConfig) -> dict:
     out, show = Path(cfg.out), cfg.progress and rank == 0
 
     model, pre, carried, started_from = start_model(cfg)
-    if cfg.blank_penalty and carried[0] is None and not cfg.phonemes:
-        from core.errors import UsageError
-
-        raise UsageError("--blank-penalty sets how the phoneme recognizer reads a take, and this model has none: "
-                         "add one with --phonemes (or --init a model that has one)")
+    check_recognizers(cfg, carried[0])
     data = load_training_data(cfg, pre, show=show)
     sampler = BalancedPairSampler(data.train, balance=BalanceConfig(), seed=cfg.seed + rank)
     model = model.to(device)
@@ -455,9 +531,9 @@ def train(cfg: TrainConfig) -> dict:
                              spath=spath)
     if st.best_state is not None:  # None: --max-epochs 0, the --init model as it is
         model.load_state_dict(st.best_state)
-    pair, recognizer_provenance, combined = fit_pair_scorer(cfg, model, data, carried)
+    pair, provenances, combined = fit_pair_scorer(cfg, model, pre, data, carried)
     summary = summarize(cfg, st, pair, data, stop_reason=stop_reason, started=started,
-                        recognizer_info=(recognizer_provenance, combined), world=world, device=device)
+                        recognizer_info=(provenances, combined), world=world, device=device)
     if rank == 0:
         provenance = {"trainer": "malsori train", "config": cfg.to_dict(), **summary, "history": st.history,
                       "torch": str(torch.__version__), "started_from": started_from}
@@ -491,6 +567,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="how the recognizer reads a take: nats taken off the CTC blank before each frame's best "
                    "symbol is chosen, so short sounds are not lost to the blank (default: the --init model's, "
                    "else 0)")
+    p.add_argument("--voices", type=str, default="", metavar="RECOGNIZER",
+                   help="put a second recognizer (from `malsori train-phonemes`, trained for many voices and "
+                   "people) beside the first: the pair distance's 'voices' term, its weight fitted as --phonemes'")
+    p.add_argument("--voices-blank-penalty", type=float, default=d.voices_blank_penalty, metavar="NATS",
+                   help="--blank-penalty for the --voices recognizer (default: the --init model's, else 0)")
+    p.add_argument("--real-val", type=str, default="", metavar="REALSET",
+                   help="a `malsori make-realset` folder: choose the term weights that rank its val split's real "
+                   "takes best while the synthetic val AUCs stay within 0.005 of the formula without --voices")
     add_run_options(p, d, batch_unit="pairs")
     p.add_argument("--lr-decay", choices=("none", "cosine"), default=d.lr_decay,
                    help="cosine: the learning rate falls to 0 over --max-epochs (default: %(default)s)")
@@ -522,12 +606,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     names = set(TrainConfig.__dataclass_fields__) - set(ARCHITECTURE) - {name for name, _ in NETWORK}
     kwargs = {k: v for k, v in vars(args).items() if k in names} | architecture(args, more=NETWORK)
-    if kwargs.get("blank_penalty") is not None and not 0 <= kwargs["blank_penalty"] < 10:
-        from core.errors import UsageError
+    for key in ("blank_penalty", "voices_blank_penalty"):
+        if kwargs.get(key) is not None and not 0 <= kwargs[key] < 10:
+            from core.errors import UsageError
 
-        raise UsageError(f"--blank-penalty must lie in [0, 10) nats, not {kwargs['blank_penalty']:g}")
+            raise UsageError(f"--{key.replace('_', '-')} must lie in [0, 10) nats, not {kwargs[key]:g}")
     kwargs["data"], kwargs["out"] = str(Path(args.data).resolve()), str(Path(args.out).resolve())
-    for key in ("init", "phonemes"):
+    for key in ("init", "phonemes", "voices", "real_val"):
         if kwargs.get(key):
             kwargs[key] = str(Path(kwargs[key]).resolve())
     return TrainConfig(**kwargs)
@@ -545,6 +630,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"with the phoneme recognizer (weight {summary['phoneme_weight']:g}, blank penalty "
                   f"{summary['blank_penalty']:g}): "
                   f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}")
+        if "voices_weight" in summary:
+            print(f"with the voices recognizer (weight {summary['voices_weight']:g}, blank penalty "
+                  f"{summary['voices_blank_penalty']:g})")
+        if "real_val_metrics_with_phonemes" in summary:
+            m = summary["real_val_metrics_with_phonemes"]
+            print(f"real-voice val: AUC vs other {m['auc_other']:.3f}, vs one edit {m['auc_edit1']:.3f}, "
+                  f"top-1 {m['top1']:.0%}")
     return 0
 
 
