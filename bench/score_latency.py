@@ -103,11 +103,19 @@ def stage_times(scorer: Scorer, ref_path: Path, att_path: Path, repeats: int) ->
             return pronunciation_cost(pair.recognizer.log_probs(ir), pair.recognizer.log_probs(ia))
 
         times["phoneme recognizer + cost"], _ = timed(phoneme_cost, repeats)
+    if pair.voices is not None:
+        def voices_cost():
+            return pronunciation_cost(pair.voices.log_probs(ir), pair.voices.log_probs(ia), pair.voices_blank_penalty)
+
+        times["voices recognizer + cost"], _ = timed(voices_cost, repeats)
     times["WHOLE PAIR from wav files"], _ = timed(lambda: scorer.score_pair(ref_path, att_path), repeats)
     times["WHOLE PAIR from arrays"], _ = timed(lambda: scorer.score_pair((ref, SR), (att, SR)), repeats)
     told = scorer.text_phonemes("사과", lang="ko")  # the kiosk's word: espeak-ng asked once, then cached
-    times["WHOLE PAIR from arrays, told the word (kiosk)"], _ = timed(
+    times["WHOLE PAIR from arrays, told the word"], _ = timed(
         lambda: scorer.score_pair((ref, SR), (att, SR), expected=told), repeats)
+    prepared = scorer.features((ref, SR), side="reference")  # the kiosk prepares its word's reference once
+    times["attempt vs prepared reference, told (kiosk)"], _ = timed(
+        lambda: scorer.score_pair(prepared, (att, SR), expected=told), repeats)
     return times
 
 

@@ -51,15 +51,22 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
 TOO_SHORT_COST = 10.0
 
 
-def phoneme_cost(attempt_lp, target: list[int], blank_penalty: float = 0.0) -> float:
+def own_cost(attempt_lp, blank_penalty: float = 0.0) -> float:
+    """What the attempt's own best reading (read with `blank_penalty`) costs it (nats)."""
+    return sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
+
+
+def phoneme_cost(attempt_lp, target: list[int], blank_penalty: float = 0.0, own: float | None = None) -> float:
     """Nats per target phoneme by which the attempt prefers its own best reading (read with
-    `blank_penalty`) over `target`: 0 = says the target; one wrong phoneme of five adds about
-    (its confidence) / 5; an attempt with fewer frames than the target needs, TOO_SHORT_COST
-    (CTC would call that alignment impossible, and torch's zero_infinity would make it free)."""
+    `blank_penalty`; `own`: its cost when already known) over `target`: 0 = says the target;
+    one wrong phoneme of five adds about (its confidence) / 5; an attempt with fewer frames
+    than the target needs, TOO_SHORT_COST (CTC would call that alignment impossible, and
+    torch's zero_infinity would make it free)."""
     needed = len(target) + sum(1 for k in range(1, len(target)) if target[k] == target[k - 1])
     if attempt_lp.shape[0] < needed:
         return TOO_SHORT_COST
-    own = sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
+    if own is None:
+        own = own_cost(attempt_lp, blank_penalty)
     return max(0.0, sequence_cost(attempt_lp, target) - own) / len(target)
 
 
@@ -68,9 +75,10 @@ def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0, exp
     and, when the text's phonemes are known (`expected`, models.text_phonemes), the mean of that
     and the attempt judged against them: a reference voice the recognizer mishears then weighs
     half. A reference in which nothing is heard costs 0 on its side (the DTW distance and the
-    text then decide)."""
+    text then decide). The attempt's own reading is costed once for both (a CTC pass each)."""
     heard = greedy_phonemes(reference_lp, blank_penalty)
-    cost = phoneme_cost(attempt_lp, heard, blank_penalty) if heard else 0.0
+    own = own_cost(attempt_lp, blank_penalty) if heard or expected else None
+    cost = phoneme_cost(attempt_lp, heard, blank_penalty, own) if heard else 0.0
     if expected:
-        cost = (cost + phoneme_cost(attempt_lp, expected, blank_penalty)) / 2
+        cost = (cost + phoneme_cost(attempt_lp, expected, blank_penalty, own)) / 2
     return cost
