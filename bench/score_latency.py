@@ -100,7 +100,7 @@ def stage_times(scorer: Scorer, ref_path: Path, att_path: Path, repeats: int) ->
     times["DTW + deviation + score"], _ = timed(align, repeats)
     if pair.recognizer is not None:
         def phoneme_cost():
-            return pronunciation_cost(pair.recognizer.log_probs(ir), pair.recognizer.log_probs(ia))
+            return pronunciation_cost(pair.recognizer.log_probs(ir), pair.recognizer.log_probs(ia), pair.blank_penalty)
 
         times["phoneme recognizer + cost"], _ = timed(phoneme_cost, repeats)
     if pair.voices is not None:

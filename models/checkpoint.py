@@ -28,7 +28,7 @@ ENGINES = ("torch", "numpy")  # the networks' library: torch (training, evaluati
 
 FORMAT = "malsori-siamese"
 FORMAT_VERSION = 3  # 2: EncoderDims gained context layers and band normalisation; 3: the voices recognizer
-READS = (2, 3)  # a version-2 file is a version-3 file without a voices recognizer
+READS = (2, 3)  # a version-2 file is a version-3 file without a voices recognizer (and is written as 2)
 
 
 @dataclass
@@ -47,7 +47,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         raise ValueError("a checkpoint needs a calibrated pair scorer")
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if pair.voices is not None else 2,  # older readers take what they can
         "dims": pair.encoder.dims.to_dict(),
         "state_dict": _cpu_state(pair.encoder),
         "preprocess": ckpt.preprocess.to_dict(),

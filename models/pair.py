@@ -2,10 +2,10 @@
 
 `PairScorer` owns every network, weight and calibration that turns two takes into a score:
 
-    features(utterance)        → Features: frame embeddings (+ phoneme log-probabilities)
+    features(utterance)        → Features: frame embeddings (+ each recognizer's phoneme log-probabilities)
     through_channel(a, b)      → take a as take b's channel carries it (band, floor)
     one_channel(a, b)          → (a, b) heard through one channel: the narrower side's
-    terms(a, b[, expected])    → {"dtw": …, "pronunciation": …}: what the networks measure
+    terms(a, b[, expected])    → {"dtw": …, "pronunciation": …, "voices": …}: what the networks measure
     combine(terms)             → distance = dtw + Σ weight[term] × term   (floats or arrays)
     distance(a, b[, expected]) → PairDistance: the distance, its terms, the DTW alignment
     score(distance)            → 0–100 through the calibration

@@ -28,7 +28,7 @@ WORST_SEGMENT_MS = 150  # width of the highlighted "differs most here" window
 @dataclass
 class ScoreResult:
     score: float  # 0–100, calibrated
-    distance: float  # pair distance (0 = identical): DTW cost + weight × phoneme cost
+    distance: float  # pair distance (0 = identical): DTW cost + weight × phoneme cost + weight × voices cost
     reference_image: np.ndarray = field(repr=False)  # float32 [n_mels, Tr] in [0, 1]
     attempt_image: np.ndarray = field(repr=False)  # float32 [n_mels, Ta]
     reference_speech_s: float
@@ -39,6 +39,7 @@ class ScoreResult:
     worst_segment_s: tuple[float, float]  # the attempt's span that differs most (image time)
     warnings: list[str] = field(default_factory=list)
     phoneme_cost: float | None = None  # nats per reference phoneme (models.recognizer); None: no recognizer
+    voices_cost: float | None = None  # the same from the voices recognizer; None: the model has none
     text_phonemes: tuple[str, ...] | None = None  # the text's phonemes the attempt was also judged against
 
     def to_dict(self) -> dict:
@@ -53,6 +54,7 @@ class ScoreResult:
             "deviation": [round(float(v), 4) for v in self.deviation],
             "warnings": list(self.warnings),
             "phoneme_cost": None if self.phoneme_cost is None else round(self.phoneme_cost, 5),
+            "voices_cost": None if self.voices_cost is None else round(self.voices_cost, 5),
             "text_phonemes": None if self.text_phonemes is None else list(self.text_phonemes),
         }
 
@@ -157,5 +159,6 @@ class Scorer:
             worst_segment_s=(w0 * hop_s, w1 * hop_s),
             warnings=[f"reference: {w}" for w in ref.warnings] + list(att.warnings),
             phoneme_cost=d.terms.get("pronunciation"),
+            voices_cost=d.terms.get("voices"),
             text_phonemes=expected if expected and set(expected) <= (self.pair.text_symbols() or set()) else None,
         )

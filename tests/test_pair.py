@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from models import Calibration, Checkpoint, EncoderDims, FrameEncoder, PairScorer, Scorer, load_checkpoint, save_checkpoint
+from models.pronunciation import pronunciation_cost
 from models.recognizer import PhonemeRecognizer
 from preprocessing import PreprocessConfig
 from speech import SR, pad, speak
@@ -71,26 +72,35 @@ def test_two_recognizers_travel_in_the_checkpoint_and_both_engines_score_as_the_
         ref, att = scorer.features(ref_audio), scorer.features(att_audio)
         d = back.distance(ref, att, said)
         assert set(d.terms) == {"dtw", "pronunciation", "voices"} and d.terms["voices"] > 0
+        # the voices term is the voices recognizer's reading, with its own blank penalty
+        assert d.terms["voices"] == pytest.approx(pronunciation_cost(
+            ref.voices_log_probs, att.voices_log_probs, 0.8, back.symbol_ids(said, back.voices)))
+        assert d.terms["voices"] != pytest.approx(pronunciation_cost(
+            ref.log_probs, att.log_probs, 0.8, back.symbol_ids(said)))
         assert d.value == pytest.approx(d.terms["dtw"] + 0.1 * d.terms["pronunciation"] + 0.3 * d.terms["voices"])
         results[engine] = scorer.score_pair(ref, att, expected=said)
+        assert results[engine].voices_cost == d.terms["voices"] and results[engine].to_dict()["voices_cost"] is not None
         assert "voices-recognizer" in back.describe()
     assert results["numpy"].distance == pytest.approx(results["torch"].distance, rel=1e-4)
     assert results["numpy"].score == pytest.approx(results["torch"].score, abs=1e-2)
-    # without the voices weight the same pair is nearer: the term counts
-    alone = dataclasses.replace(load_checkpoint(path).pair, weights={"pronunciation": 0.1})
-    assert alone.distance(ref, att, said).value < results["numpy"].distance
+    # a model with the voices recognizer alone scores with it, told the text in its symbols
+    only = dataclasses.replace(load_checkpoint(path).pair, recognizer=None, weights={"voices": 0.3})
+    scorer = Scorer(Checkpoint(only, PreprocessConfig()))
+    alone = scorer.score_pair(scorer.features(ref_audio), scorer.features(att_audio), expected=said)
+    assert alone.phoneme_cost is None and alone.voices_cost == pytest.approx(results["torch"].voices_cost)
+    assert alone.text_phonemes == said
 
 
-def test_a_version_2_checkpoint_reads_as_one_without_a_voices_recognizer(tmp_path):
+def test_a_model_without_a_voices_recognizer_is_written_and_read_as_version_2(tmp_path):
+    """Readers from before the voices recognizer take every file that has none."""
     torch.manual_seed(0)
-    pair = PairScorer(FrameEncoder(), Calibration(0.4, 0.05))
+    pair = PairScorer(FrameEncoder(), Calibration(0.4, 0.05), PhonemeRecognizer(EncoderDims(), ["a", "b"]),
+                      {"pronunciation": 0.2})
     path = save_checkpoint(tmp_path / "m.pt", Checkpoint(pair, PreprocessConfig()))
-    payload = torch.load(path, weights_only=True)
-    payload["format_version"] = 2
-    torch.save(payload, tmp_path / "v2.pt")
+    assert torch.load(path, weights_only=True)["format_version"] == 2
     for engine in ("torch", "numpy"):
-        back = load_checkpoint(tmp_path / "v2.pt", engine=engine).pair
-        assert back.voices is None and back.recognizer is None
+        back = load_checkpoint(path, engine=engine).pair
+        assert back.voices is None and back.recognizer is not None
 
 
 def test_weights_for_people_take_the_voices_term_only_while_the_espeak_distinctions_hold():

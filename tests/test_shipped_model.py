@@ -172,6 +172,7 @@ def test_score_json_fields_agree_with_the_score(shipped, wavs, attempt, capsys):
     # the score is the checkpoint's calibration of the printed distance, nothing else
     assert shipped.pair.score(result["distance"]) == pytest.approx(result["score"], abs=0.01)
     assert result["phoneme_cost"] is not None and result["phoneme_cost"] >= 0.0  # the recognizer ran
+    assert result["voices_cost"] is not None and result["voices_cost"] >= 0.0  # and the voices recognizer
     start, end = result["worst_segment_s"]
     assert 0.0 <= start < end <= len(result["deviation"]) * result["hop_s"] + 1e-6
     # and the number means what the kiosk shows: the right word passes, the wrong one is red

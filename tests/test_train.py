@@ -354,7 +354,7 @@ def test_the_train_and_train_phonemes_commands(tiny, tmp_path, capsys):
                  "--batch-size", "6", "--seed", "3", *quick]) == 0
     said = capsys.readouterr().out.splitlines()
     assert said[-2].startswith("best epoch 1 of 1") and str(model) in said[-2]
-    assert said[-1].startswith("with the phoneme recognizer")
+    assert said[-1].startswith("with ") and "× phoneme recognizer" in said[-1] and "val AUC 1-edit" in said[-1]
     ckpt = load_checkpoint(model)
     assert ckpt.pair.recognizer is not None
     assert ckpt.provenance["config"]["seed"] == 3 and ckpt.provenance["config"]["steps_per_epoch"] == 2
@@ -428,3 +428,12 @@ def test_train_puts_a_voices_recognizer_beside_the_first(tiny, tmp_path):
 
     with pytest.raises(UsageError, match="--voices"):  # no voices recognizer to read with
         train(_config(tiny, tmp_path / "never.pt", init=str(frozen), voices_blank_penalty=0.8))
+    with pytest.raises(UsageError, match="--real-val"):  # no recognizer whose weight it could choose
+        train(_config(tiny, tmp_path / "never.pt", real_val=str(tmp_path)))
+    other = tmp_path / "other-symbols.pt"  # a recognizer of another vocabulary: refused before training
+    payload = torch.load(VOICES, weights_only=True)
+    payload["symbols"] = ["x:" + s for s in payload["symbols"]]
+    torch.save(payload, other)
+    with pytest.raises(UsageError, match="symbols"):
+        train(_config(tiny, tmp_path / "never.pt", init=str(frozen), voices=str(other)))
+    assert not (tmp_path / "never.pt").exists()

@@ -91,6 +91,19 @@ def _said(text: str, lang: str, voice: str, edits: str, known: frozenset) -> tup
     return map_symbols(items, set(known), lang=lang)[0]
 
 
+def check_val_split(data: str | Path) -> None:
+    """A RealsetError unless the set's val split has right takes against espeak-ng references,
+    one-edit and other-item pairs: what `train --real-val` ranks (real_metrics' AUCs)."""
+    from core.errors import RealsetError
+
+    kinds = {p.row["kind"] for p in read_real_pairs(data) if p.row["split"] == "val"
+             and (p.espeak_ref or p.row["kind"] != "correct")}
+    missing = sorted({"correct", "edit1", "other"} - kinds)
+    if missing:
+        raise RealsetError(f"{data}: its val split has no {', '.join(missing)} pairs against espeak-ng references; "
+                           "--real-val ranks those (rebuild it with `malsori make-realset`)")
+
+
 def split_terms(pair, data: str | Path, split: str, cfg, *, jobs: int = 2,
                 progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every term of the pair formula (models.pair) for each pair of one split, told the text as

@@ -448,8 +448,9 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
     keys = ("auc_edit1", "auc_other", "auc_wrong", "val_auc")
     extra = {}
     if combined is not None:
-        extra = {"phoneme_weight": pair.weights.get("pronunciation", 0.0), "blank_penalty": pair.blank_penalty,
-                 "val_metrics_with_phonemes": {k: combined[k] for k in keys}}
+        extra = {"val_metrics_with_phonemes": {k: combined[k] for k in keys}}
+        if pair.recognizer is not None:
+            extra |= {"phoneme_weight": pair.weights.get("pronunciation", 0.0), "blank_penalty": pair.blank_penalty}
         if "real_val" in combined:
             extra["real_val_metrics_with_phonemes"] = combined["real_val"]
         for name, network in (("phonemes", pair.recognizer), ("voices", pair.voices)):
@@ -475,17 +476,33 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
     }
 
 
-def check_recognizers(cfg: TrainConfig, start) -> None:
-    """A blank penalty needs the recognizer it sets (from --phonemes/--voices or the --init model)."""
+def check_pair_options(cfg: TrainConfig, start) -> None:
+    """What the pair scorer will be made of, checked before any training (a mistake found after
+    an hour of epochs would lose them): a blank penalty needs its recognizer; the two recognizers
+    spell one symbol set (a text's phonemes are mapped once, models.text_phonemes); --real-val
+    needs a recognizer to weigh and a real-voice set whose val split has every kind of pair.
+    start: the --init model's uncalibrated pair scorer or None."""
     from core.errors import UsageError
 
-    for penalty, option, has, adds in ((cfg.blank_penalty, "--blank-penalty", start and start.recognizer, cfg.phonemes),
-                                       (cfg.voices_blank_penalty, "--voices-blank-penalty", start and start.voices,
-                                        cfg.voices)):
-        if penalty and has is None and not adds:
-            which = "--phonemes" if option == "--blank-penalty" else "--voices"
+    from .train_recognizer import load_recognizer
+
+    first = load_recognizer(cfg.phonemes)[0] if cfg.phonemes else start and start.recognizer
+    voices = load_recognizer(cfg.voices)[0] if cfg.voices else start and start.voices
+    for penalty, option, network, which in ((cfg.blank_penalty, "--blank-penalty", first, "--phonemes"),
+                                            (cfg.voices_blank_penalty, "--voices-blank-penalty", voices, "--voices")):
+        if penalty and network is None:
             raise UsageError(f"{option} sets how a phoneme recognizer reads a take, and this model has none: "
                              f"add one with {which} (or --init a model that has one)")
+    if first is not None and voices is not None and tuple(first.symbols) != tuple(voices.symbols):
+        raise UsageError("the voices recognizer spells other phoneme symbols than the first one: train both on "
+                         "the same vocabulary (training/vocab_*.txt)")
+    if cfg.real_val:
+        if first is None and voices is None:
+            raise UsageError("--real-val chooses the phoneme recognizers' weights, and this model has none: add one "
+                             "with --phonemes or --voices")
+        from .realeval import check_val_split
+
+        check_val_split(cfg.real_val)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -506,7 +523,7 @@ def train(cfg: TrainConfig) -> dict:
     out, show = Path(cfg.out), cfg.progress and rank == 0
 
     model, pre, carried, started_from = start_model(cfg)
-    check_recognizers(cfg, carried[0])
+    check_pair_options(cfg, carried[0])
     data = load_training_data(cfg, pre, show=show)
     sampler = BalancedPairSampler(data.train, balance=BalanceConfig(), seed=cfg.seed + rank)
     model = model.to(device)
@@ -625,14 +642,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"best epoch {summary['best_epoch']} of {summary['epochs_run']} ({summary['stop_reason']}, "
               f"{summary['minutes']:.1f} min): val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}; "
               f"{summary['parameters']:,} parameters → {args.out}")
-        if "phoneme_weight" in summary:
+        if "val_metrics_with_phonemes" in summary:
             m = summary["val_metrics_with_phonemes"]
-            print(f"with the phoneme recognizer (weight {summary['phoneme_weight']:g}, blank penalty "
-                  f"{summary['blank_penalty']:g}): "
-                  f"val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}")
-        if "voices_weight" in summary:
-            print(f"with the voices recognizer (weight {summary['voices_weight']:g}, blank penalty "
-                  f"{summary['voices_blank_penalty']:g})")
+            parts = [f"{summary[w]:g} × {name} (blank penalty {summary[b]:g})"
+                     for w, b, name in (("phoneme_weight", "blank_penalty", "phoneme recognizer"),
+                                        ("voices_weight", "voices_blank_penalty", "voices recognizer")) if w in summary]
+            print(f"with {' + '.join(parts)}: val AUC 1-edit {m['auc_edit1']:.3f}, other word {m['auc_other']:.3f}")
         if "real_val_metrics_with_phonemes" in summary:
             m = summary["real_val_metrics_with_phonemes"]
             print(f"real-voice val: AUC vs other {m['auc_other']:.3f}, vs one edit {m['auc_edit1']:.3f}, "
