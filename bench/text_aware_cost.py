@@ -9,7 +9,8 @@ attempt can also be judged against espeak-ng's phonemes *of the text* (with the 
 edits, for an edited reference), mapped onto the recognizer's symbols as `train-phonemes
 --real` maps them. Prints ROC AUCs (correct vs each wrong kind; pairs ranked by distance) for
 the two costs alone and beside the DTW distance at the model's weight: "heard" (the formula
-when the text is unknown), "text", and their mean (the formula when it is known). Real-voice pairs whose text has a sound the recognizer has
+when the text is unknown), "text", and their mean (the formula when it is known). The first
+recognizer's term only: a model's voices term (stop 20) is left out of every row. Real-voice pairs whose text has a sound the recognizer has
 no symbol for are left out and counted. Uses the sets' image caches (as `evaluate` and
 `train` make them); a first run preprocesses.
 """
