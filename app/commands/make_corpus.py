@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
                    "of espeak-ng's, half of them espeak-ng takes (default: 0.25; needs kokoro in --engines)")
     p.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="replace a corpus already in DIR")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise CorpusError("--max-words must be at least 1")
         vocab = [e for lang in cfg.langs for e in [v for v in vocab if v.lang == lang][: args.max_words]]
     jobs = args.jobs or os.cpu_count() or 1
-    summary = make_corpus(args.out, cfg=cfg, vocab=vocab, jobs=jobs, progress=True, force=args.force)
+    summary = make_corpus(args.out, cfg=cfg, vocab=vocab, jobs=jobs, progress=args.progress, force=args.force)
     for skip in summary["skipped"]:
         print(f"malsori: warning: skipped {skip['text']!r} ({skip['lang']}): {skip['error']}", file=sys.stderr)
     for engine, failed in summary["failed_extra_attempts"].items():
