@@ -28,7 +28,8 @@ ENGINES = ("torch", "numpy")  # the networks' library: torch (training, evaluati
 
 FORMAT = "malsori-siamese"
 FORMAT_VERSION = 3  # 2: EncoderDims gained context layers and band normalisation; 3: the voices recognizer
-READS = (2, 3)  # a version-2 file is a version-3 file without a voices recognizer (and is written as 2)
+WITHOUT_VOICES = 2  # a file without a voices recognizer is written as version 2: older readers take it
+READS = (WITHOUT_VOICES, FORMAT_VERSION)
 
 
 @dataclass
@@ -47,7 +48,7 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> Path:
         raise ValueError("a checkpoint needs a calibrated pair scorer")
     payload = {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION if pair.voices is not None else 2,  # older readers take what they can
+        "format_version": FORMAT_VERSION if pair.voices is not None else WITHOUT_VOICES,
         "dims": pair.encoder.dims.to_dict(),
         "state_dict": _cpu_state(pair.encoder),
         "preprocess": ckpt.preprocess.to_dict(),
@@ -140,13 +141,10 @@ def _blank_penalty(part: dict | None) -> float:
 def _numpy_pair_scorer(payload: dict) -> PairScorer:
     from .numpy_net import NumpyEncoder, NumpyRecognizer
 
-    encoder = NumpyEncoder(EncoderDims.from_dict(payload["dims"]), payload["state_dict"])
-    def recognizer(part: dict | None):
-        return NumpyRecognizer(EncoderDims.from_dict(part["dims"]), part["symbols"], part["state_dict"]) if part else None
+    def recognizer(part: dict):
+        return NumpyRecognizer(EncoderDims.from_dict(part["dims"]), part["symbols"], part["state_dict"])
 
-    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), recognizer(payload.get("phonemes")),
-                      _term_weights(payload), _blank_penalty(payload.get("phonemes")),
-                      recognizer(payload.get("voices")), _blank_penalty(payload.get("voices")))
+    return _assembled(payload, NumpyEncoder(EncoderDims.from_dict(payload["dims"]), payload["state_dict"]), recognizer)
 
 
 def _pair_scorer(payload: dict) -> PairScorer:
@@ -155,16 +153,21 @@ def _pair_scorer(payload: dict) -> PairScorer:
 
     encoder = FrameEncoder(EncoderDims.from_dict(payload["dims"]))
     encoder.load_state_dict(payload["state_dict"])
-    def recognizer(part: dict | None):
-        if not part:
-            return None
+
+    def recognizer(part: dict):
         network = PhonemeRecognizer(EncoderDims.from_dict(part["dims"]), part["symbols"])
         network.load_state_dict(part["state_dict"])
         return network.eval()
 
-    return PairScorer(encoder.eval(), Calibration.from_dict(payload["calibration"]), recognizer(payload.get("phonemes")),
-                      _term_weights(payload), _blank_penalty(payload.get("phonemes")),
-                      recognizer(payload.get("voices")), _blank_penalty(payload.get("voices")))
+    return _assembled(payload, encoder.eval(), recognizer)
+
+
+def _assembled(payload: dict, encoder, recognizer) -> PairScorer:
+    """The pair scorer a payload describes, its networks built by `recognizer(part)` (torch or numpy)."""
+    parts = [payload.get("phonemes"), payload.get("voices")]
+    first, voices = (recognizer(part) if part else None for part in parts)
+    return PairScorer(encoder, Calibration.from_dict(payload["calibration"]), first, _term_weights(payload),
+                      _blank_penalty(parts[0]), voices, _blank_penalty(parts[1]))
 
 
 def lineage(provenance: dict) -> dict:

@@ -104,13 +104,26 @@ def check_val_split(data: str | Path) -> None:
                            "--real-val ranks those (rebuild it with `malsori make-realset`)")
 
 
+def features_once(pair, images: dict):
+    """path → the pair scorer's network outputs of that file's image, made once however many
+    pairs the file is in."""
+    from .dataset import image_utterance
+
+    made: dict = {}
+
+    def features(path: str):
+        if path not in made:
+            made[path] = pair.features(image_utterance(images[path]))
+        return made[path]
+
+    return features
+
+
 def split_terms(pair, data: str | Path, split: str, cfg, *, jobs: int = 2,
                 progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every term of the pair formula (models.pair) for each pair of one split, told the text as
     `evaluate` scores them: (pairs.csv rows, one array per term). What `train --real-val` fits
     the term weights on. cfg: the model's front end (images are cached in the set's folder)."""
-    from .dataset import image_utterance
-
     pairs = [p for p in read_real_pairs(data) if p.row["split"] == split]
     images = load_images([pair_record(p) for p in pairs], cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
     pairs = [p for p in pairs if p.reference in images and p.attempt in images]
@@ -118,13 +131,7 @@ def split_terms(pair, data: str | Path, split: str, cfg, *, jobs: int = 2,
         from core.errors import ManifestError
 
         raise ManifestError(f"{data}: no usable pairs in its {split} split")
-    feats: dict = {}
-
-    def f(path: str):
-        if path not in feats:
-            feats[path] = pair.features(image_utterance(images[path]))
-        return feats[path]
-
+    f = features_once(pair, images)
     rows = [pair.terms(f(p.reference), f(p.attempt), reference_phonemes(pair, p.row)) for p in pairs]
     return [p.row for p in pairs], {name: np.array([r[name] for r in rows]) for name in rows[0]}
 
@@ -197,8 +204,6 @@ def evaluate_realset(
     """Score every pair of the chosen splits with the model and MFCC-DTW; print and write the tables."""
     from models import Scorer
 
-    from .dataset import image_utterance
-
     started = time.monotonic()
     data = Path(data)
     all_pairs = read_real_pairs(data)
@@ -210,13 +215,7 @@ def evaluate_realset(
                for s in SPLITS}
     dtw_d, dtw_cal = _mfcc_dtw(usable, images, progress=progress)
 
-    feats: dict = {}
-
-    def f(path: str):  # a file's network outputs, made once however many pairs it is in
-        if path not in feats:
-            feats[path] = scorer.pair.features(image_utterance(images[path]))
-        return feats[path]
-
+    f = features_once(scorer.pair, images)
     report, metrics, plotted, per_pair = [], {}, {}, []
     for split in splits:
         pairs = [p for p in usable if p.row["split"] == split]

@@ -360,15 +360,19 @@ def run_epochs(cfg: TrainConfig, model, net, optimizer, data: TrainingData, st: 
     return "max_epochs"
 
 
-def fit_pair_scorer(cfg: TrainConfig, model, pre, data: TrainingData, carried) -> tuple:
-    """The trained encoder → a calibrated PairScorer: the recognizers (--phonemes, --voices, or
-    those --init brought), their weights fitted on val (with --real-val: on people too), then
-    the distance → score calibration on the synthetic val split.
-    Returns (pair scorer, recognizer provenances, val metrics with the recognizers or None)."""
+def pair_to_fit(cfg: TrainConfig, model, carried) -> tuple:
+    """The pair scorer that training will fit, made and checked before any epoch (a mistake found
+    after an hour of epochs would lose them): the encoder being trained, with the recognizers of
+    --phonemes/--voices or those --init brought, read with --blank-penalty/--voices-blank-penalty
+    or as they were. Refused: a blank penalty without its recognizer; two recognizers spelling
+    different symbols (a text's phonemes are mapped once, models.text_phonemes); --real-val
+    without a recognizer to weigh, or whose val split lacks a kind of pair it ranks.
+    Returns (pair scorer, {"phonemes"/"voices": each recognizer's provenance})."""
+    from core.errors import UsageError
     from models import PairScorer
 
     start, provenances = carried
-    pair = replace(start, encoder=model.eval()) if start is not None else PairScorer(model.eval())
+    pair = replace(start, encoder=model) if start is not None else PairScorer(model)
     provenances = dict(provenances)
     if cfg.phonemes or cfg.voices:
         from .train_recognizer import load_recognizer
@@ -379,10 +383,34 @@ def fit_pair_scorer(cfg: TrainConfig, model, pre, data: TrainingData, carried) -
         if cfg.voices:
             voices, provenances["voices"] = load_recognizer(cfg.voices)
             pair = replace(pair, voices=voices)
+    for penalty, option, network, which in ((cfg.blank_penalty, "--blank-penalty", pair.recognizer, "--phonemes"),
+                                            (cfg.voices_blank_penalty, "--voices-blank-penalty", pair.voices,
+                                             "--voices")):
+        if penalty and network is None:
+            raise UsageError(f"{option} sets how a phoneme recognizer reads a take, and this model has none: "
+                             f"add one with {which} (or --init a model that has one)")
     if cfg.blank_penalty is not None:
         pair = replace(pair, blank_penalty=cfg.blank_penalty)
     if cfg.voices_blank_penalty is not None:
         pair = replace(pair, voices_blank_penalty=cfg.voices_blank_penalty)
+    if pair.recognizer is not None and pair.voices is not None and pair.recognizer.symbols != pair.voices.symbols:
+        raise UsageError("the voices recognizer spells other phoneme symbols than the first one: train both on "
+                         "the same vocabulary (training/vocab_*.txt)")
+    if cfg.real_val:
+        if pair.text_symbols() is None:
+            raise UsageError("--real-val chooses the phoneme recognizers' weights, and this model has none: add one "
+                             "with --phonemes or --voices")
+        from .realeval import check_val_split
+
+        check_val_split(cfg.real_val)
+    return pair, provenances
+
+
+def fit_pair_scorer(cfg: TrainConfig, pair, pre, data: TrainingData) -> tuple:
+    """The trained encoder's pair scorer (`pair_to_fit`) → calibrated: the recognizers' weights
+    fitted on val (with --real-val: on people too), then the distance → score calibration on the
+    synthetic val split. Returns (pair scorer, val metrics with the recognizers or None)."""
+    pair.encoder.eval()
     # weights and calibration fitted as the kiosk scores: told each reference's word
     terms = validation_terms(pair, data.val, data.images, reference_symbols(pair, cfg.data))
     people = None
@@ -401,7 +429,7 @@ def fit_pair_scorer(cfg: TrainConfig, model, pre, data: TrainingData, carried) -
         combined = validation_metrics(data.val, val_d)
         if people is not None:
             combined = {**combined, "real_val": people}
-    return pair, provenances, combined
+    return pair, combined
 
 
 # How much synthetic val AUC (1 edit, other word) the weights chosen for people may give up
@@ -430,9 +458,9 @@ def fit_weights_for_people(pair, terms: dict, records: list[PairRecord], real_ro
         if m["auc_edit1"] < floor["auc_edit1"] - PEOPLE_HOLD or m["auc_other"] < floor["auc_other"] - PEOPLE_HOLD:
             continue
         r = real_metrics(real_rows, np.zeros(len(real_rows)), trial.combine(real))
-        people = {"auc_other": r["auc_other"], "auc_edit1": r["auc_edit1"], "top1": r["top1"]}
-        if best is None or (people["auc_other"] + people["auc_edit1"]) / 2 > best[0]:
-            best = ((people["auc_other"] + people["auc_edit1"]) / 2, trial, people)
+        ranking = (r["auc_other"] + r["auc_edit1"]) / 2
+        if best is None or ranking > best[0]:
+            best = (ranking, trial, {k: r[k] for k in ("auc_other", "auc_edit1", "top1")})
     return best[1], best[2]
 
 
@@ -476,35 +504,6 @@ def summarize(cfg: TrainConfig, st: TrainState, pair, data: TrainingData, *, sto
     }
 
 
-def check_pair_options(cfg: TrainConfig, start) -> None:
-    """What the pair scorer will be made of, checked before any training (a mistake found after
-    an hour of epochs would lose them): a blank penalty needs its recognizer; the two recognizers
-    spell one symbol set (a text's phonemes are mapped once, models.text_phonemes); --real-val
-    needs a recognizer to weigh and a real-voice set whose val split has every kind of pair.
-    start: the --init model's uncalibrated pair scorer or None."""
-    from core.errors import UsageError
-
-    from .train_recognizer import load_recognizer
-
-    first = load_recognizer(cfg.phonemes)[0] if cfg.phonemes else start and start.recognizer
-    voices = load_recognizer(cfg.voices)[0] if cfg.voices else start and start.voices
-    for penalty, option, network, which in ((cfg.blank_penalty, "--blank-penalty", first, "--phonemes"),
-                                            (cfg.voices_blank_penalty, "--voices-blank-penalty", voices, "--voices")):
-        if penalty and network is None:
-            raise UsageError(f"{option} sets how a phoneme recognizer reads a take, and this model has none: "
-                             f"add one with {which} (or --init a model that has one)")
-    if first is not None and voices is not None and tuple(first.symbols) != tuple(voices.symbols):
-        raise UsageError("the voices recognizer spells other phoneme symbols than the first one: train both on "
-                         "the same vocabulary (training/vocab_*.txt)")
-    if cfg.real_val:
-        if first is None and voices is None:
-            raise UsageError("--real-val chooses the phoneme recognizers' weights, and this model has none: add one "
-                             "with --phonemes or --voices")
-        from .realeval import check_val_split
-
-        check_val_split(cfg.real_val)
-
-
 def train(cfg: TrainConfig) -> dict:
     """Run training; writes cfg.out (best model, calibrated) and cfg.out + '.state' (resumable).
 
@@ -523,7 +522,7 @@ def train(cfg: TrainConfig) -> dict:
     out, show = Path(cfg.out), cfg.progress and rank == 0
 
     model, pre, carried, started_from = start_model(cfg)
-    check_pair_options(cfg, carried[0])
+    pair, provenances = pair_to_fit(cfg, model, carried)
     data = load_training_data(cfg, pre, show=show)
     sampler = BalancedPairSampler(data.train, balance=BalanceConfig(), seed=cfg.seed + rank)
     model = model.to(device)
@@ -548,7 +547,7 @@ def train(cfg: TrainConfig) -> dict:
                              spath=spath)
     if st.best_state is not None:  # None: --max-epochs 0, the --init model as it is
         model.load_state_dict(st.best_state)
-    pair, provenances, combined = fit_pair_scorer(cfg, model, pre, data, carried)
+    pair, combined = fit_pair_scorer(cfg, pair, pre, data)
     summary = summarize(cfg, st, pair, data, stop_reason=stop_reason, started=started,
                         recognizer_info=(provenances, combined), world=world, device=device)
     if rank == 0:
