@@ -35,7 +35,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from models import Scorer
-    from models.pronunciation import phoneme_cost
+    from models.pronunciation import target_costs
     from training.dataset import image_utterance, load_images, read_manifest, usable
     from training.metrics import auc
     from training.realeval import pair_record, read_real_pairs, reference_phonemes
@@ -57,7 +57,7 @@ def main() -> int:
     def terms(images: dict, reference: str, attempt: str, said: tuple[str, ...]) -> tuple[float, float, float]:
         a, b = feats(images, reference), feats(images, attempt)
         d = pair.distance(a, b).terms  # text unknown: the heard reference alone
-        return d["dtw"], d["pronunciation"], phoneme_cost(b.log_probs, pair.symbol_ids(said), pair.blank_penalty)
+        return d["dtw"], d["pronunciation"], target_costs(b.log_probs, [pair.symbol_ids(said)], pair.blank_penalty)[0]
 
     def report(name: str, rows: list, kinds: list, negatives: tuple[str, ...]) -> None:
         t, kinds = np.array(rows), np.array(kinds)

@@ -96,20 +96,27 @@ def normalize_image(image: np.ndarray, *, band_norm: bool) -> np.ndarray:
 
 
 def conv2d_3x3(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """[C, H, W] * [O, C, 3, 3] with padding 1 → [O, H, W] (as one matrix product)."""
+    """[C, H, W] * [O, C, 3, 3] with padding 1 → [O, H, W] (as one matrix product over the
+    nine shifted copies of the input, each copied whole: cheaper than a sliding-window view's
+    element-by-element gather)."""
     c, h, w = x.shape
-    padded = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    cols = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # [C, H, W, 3, 3]
-    cols = cols.transpose(0, 3, 4, 1, 2).reshape(c * 9, h * w)
-    return (weight.reshape(weight.shape[0], -1) @ cols + bias[:, None]).reshape(-1, h, w)
+    padded = np.zeros((c, h + 2, w + 2), dtype=x.dtype)
+    padded[:, 1:-1, 1:-1] = x
+    cols = np.empty((3, 3, c, h, w), dtype=x.dtype)
+    for dy in range(3):
+        for dx in range(3):
+            cols[dy, dx] = padded[:, dy : dy + h, dx : dx + w]
+    taps = weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], 9 * c)  # in the order of cols
+    return (taps @ cols.reshape(9 * c, h * w) + bias[:, None]).reshape(-1, h, w)
 
 
 def conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, dilation: int) -> np.ndarray:
     """[C, T] * [O, C, K] with 'same' padding and the given dilation → [O, T]."""
+    c, t = x.shape
     k = weight.shape[2]
     pad = (k // 2) * dilation
-    padded = np.pad(x, ((0, 0), (pad, pad)))
-    t = x.shape[1]
+    padded = np.zeros((c, t + 2 * pad), dtype=x.dtype)
+    padded[:, pad : pad + t] = x
     taps = np.concatenate([padded[:, i * dilation: i * dilation + t] for i in range(k)], axis=0)  # [K*C, T]
     return weight.transpose(0, 2, 1).reshape(weight.shape[0], -1) @ taps + bias[:, None]
 
@@ -143,25 +150,38 @@ def recognizer_log_probs(weights: dict, dims, image: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def ctc_cost(log_probs: np.ndarray, symbols: list[int]) -> float:
-    """−log P(symbols | frames) over all CTC alignments, blank = 0 (torch's ctc_loss with
-    reduction='sum' and zero_infinity=True: an impossible alignment costs 0)."""
+def ctc_costs(log_probs: np.ndarray, sequences: list[list[int]]) -> list[float]:
+    """−log P(symbols | frames) over all CTC alignments, blank = 0, for each symbol sequence
+    (torch's ctc_loss with reduction='sum' and zero_infinity=True: an impossible alignment
+    costs 0). The sequences share one pass over the frames: the loop over time is what costs
+    (a few numpy calls a frame), not the width of each step."""
     lp = np.asarray(log_probs, dtype=np.float64)
-    if not symbols:
-        return float(-lp[:, 0].sum())
-    ext = np.zeros(2 * len(symbols) + 1, dtype=np.int64)
-    ext[1::2] = symbols
+    costs = [float(-lp[:, 0].sum()) for _ in sequences]  # an empty sequence: all blank
+    rows = [k for k, symbols in enumerate(sequences) if symbols]
+    if not rows:
+        return costs
+    width = 2 * max(len(sequences[k]) for k in rows) + 1
+    ext = np.zeros((len(rows), width), dtype=np.int64)  # blank, s1, blank, s2, …, blank; padded with blanks
+    live = np.zeros((len(rows), width), dtype=bool)
+    for r, k in enumerate(rows):
+        ext[r, 1 : 2 * len(sequences[k]) : 2] = sequences[k]
+        live[r, : 2 * len(sequences[k]) + 1] = True
+    emit = np.where(live, lp[:, ext], -np.inf)  # [T, rows, width]: padding is never reached
     # a skip over a blank is allowed into a symbol that differs from the one two back
-    skip = np.zeros(len(ext), dtype=bool)
-    skip[3::2] = ext[3::2] != ext[1:-2:2]
-    alpha = np.full(len(ext), -np.inf)
-    alpha[:2] = lp[0, ext[:2]]
+    skip = np.zeros(ext.shape, dtype=bool)
+    skip[:, 3::2] = ext[:, 3::2] != ext[:, 1:-2:2]
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, :2] = emit[0, :, :2]
+    never = np.full((len(rows), 2), -np.inf)
     for t in range(1, lp.shape[0]):
-        prev1 = np.concatenate(([-np.inf], alpha[:-1]))
-        prev2 = np.where(skip, np.concatenate(([-np.inf, -np.inf], alpha[:-2])), -np.inf)
-        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + lp[t, ext]
-    total = np.logaddexp(alpha[-1], alpha[-2])
-    return 0.0 if not np.isfinite(total) else float(-total)
+        prev1 = np.concatenate((never[:, :1], alpha[:, :-1]), axis=1)
+        prev2 = np.where(skip, np.concatenate((never, alpha[:, :-2]), axis=1), -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, prev1), prev2) + emit[t]
+    for r, k in enumerate(rows):
+        end = 2 * len(sequences[k])
+        total = np.logaddexp(alpha[r, end], alpha[r, end - 1])
+        costs[k] = 0.0 if not np.isfinite(total) else float(-total)
+    return costs
 
 
 # --- the networks as objects with the torch modules' serving methods ------------------------

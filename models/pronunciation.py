@@ -24,11 +24,21 @@ def greedy_phonemes(log_probs, blank_penalty: float = 0.0) -> list[int]:
     return [s for k, s in enumerate(best) if s != 0 and (k == 0 or s != best[k - 1])]
 
 
-def sequence_cost(log_probs, symbols: list[int]) -> float:
-    """−log P(symbols | frames) summed over all CTC alignments (nats). log_probs: a torch
-    tensor (training, evaluation) or a numpy array (serving without torch, same numbers)."""
+def sequence_costs(log_probs, sequences: list[list[int]]) -> list[float]:
+    """−log P(symbols | frames) summed over all CTC alignments (nats), for each sequence.
+    log_probs: a torch tensor (training, evaluation) or a numpy array (serving without torch,
+    same numbers; the sequences share one pass over the frames)."""
     if isinstance(log_probs, np.ndarray):
-        return numpy_net.ctc_cost(log_probs, symbols)
+        return numpy_net.ctc_costs(log_probs, sequences)
+    return [_torch_ctc(log_probs, symbols) for symbols in sequences]
+
+
+def sequence_cost(log_probs, symbols: list[int]) -> float:
+    """sequence_costs for one sequence."""
+    return sequence_costs(log_probs, [symbols])[0]
+
+
+def _torch_ctc(log_probs, symbols: list[int]) -> float:
     if not symbols:
         return float(-log_probs[:, 0].sum())  # all blank
     import torch
@@ -51,34 +61,42 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
 TOO_SHORT_COST = 10.0
 
 
-def own_cost(attempt_lp, blank_penalty: float = 0.0) -> float:
-    """What the attempt's own best reading (read with `blank_penalty`) costs it (nats)."""
-    return sequence_cost(attempt_lp, greedy_phonemes(attempt_lp, blank_penalty))
-
-
-def phoneme_cost(attempt_lp, target: list[int], blank_penalty: float = 0.0, own: float | None = None) -> float:
-    """Nats per target phoneme by which the attempt prefers its own best reading (read with
-    `blank_penalty`; `own`: its cost when already known) over `target`: 0 = says the target;
-    one wrong phoneme of five adds about (its confidence) / 5; an attempt with fewer frames
-    than the target needs, TOO_SHORT_COST (CTC would call that alignment impossible, and
-    torch's zero_infinity would make it free)."""
+def fits(attempt_lp, target: list[int]) -> bool:
+    """Whether the attempt has the frames CTC needs for the target: one per phoneme, two for a
+    doubled one (fewer: CTC calls the alignment impossible, and torch's zero_infinity would
+    make it free)."""
     needed = len(target) + sum(1 for k in range(1, len(target)) if target[k] == target[k - 1])
-    if attempt_lp.shape[0] < needed:
-        return TOO_SHORT_COST
-    if own is None:
-        own = own_cost(attempt_lp, blank_penalty)
-    return max(0.0, sequence_cost(attempt_lp, target) - own) / len(target)
+    return attempt_lp.shape[0] >= needed
+
+
+def target_costs(attempt_lp, targets: list[list[int]], blank_penalty: float = 0.0) -> list[float]:
+    """For each (non-empty) target, nats per phoneme by which the attempt prefers its own best
+    reading (read with `blank_penalty`) over it: 0 = says the target; one wrong phoneme of
+    five adds about (its confidence) / 5; an attempt too short to hold it, TOO_SHORT_COST.
+    Every CTC cost (the attempt's own reading, each target it can hold) comes from one pass."""
+    held = []
+    for target in targets:
+        if fits(attempt_lp, target) and target not in held:
+            held.append(target)
+    costs = sequence_costs(attempt_lp, [greedy_phonemes(attempt_lp, blank_penalty), *held]) if held else []
+
+    def judged(target: list[int]) -> float:
+        if target not in held:
+            return TOO_SHORT_COST
+        return max(0.0, costs[1 + held.index(target)] - costs[0]) / len(target)
+
+    return [judged(target) for target in targets]
 
 
 def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0, expected: list[int] | None = None) -> float:
-    """The attempt judged against the phonemes heard in the reference (read with `blank_penalty`),
-    and, when the text's phonemes are known (`expected`, models.text_phonemes), the mean of that
-    and the attempt judged against them: a reference voice the recognizer mishears then weighs
-    half. A reference in which nothing is heard costs 0 on its side (the DTW distance and the
-    text then decide). The attempt's own reading is costed once for both (a CTC pass each)."""
+    """The attempt judged (`target_costs`) against the phonemes heard in the reference (read
+    with `blank_penalty`), and, when the text's phonemes are known (`expected`,
+    models.text_phonemes), the mean of that and the attempt judged against them: a reference
+    voice the recognizer mishears then weighs half. A reference in which nothing is heard
+    costs 0 on its side (the DTW distance and the text then decide)."""
     heard = greedy_phonemes(reference_lp, blank_penalty)
-    own = own_cost(attempt_lp, blank_penalty) if heard or expected else None
-    cost = phoneme_cost(attempt_lp, heard, blank_penalty, own) if heard else 0.0
+    judged = target_costs(attempt_lp, [t for t in (heard, expected) if t], blank_penalty)
+    cost = judged.pop(0) if heard else 0.0
     if expected:
-        cost = (cost + phoneme_cost(attempt_lp, expected, blank_penalty, own)) / 2
+        cost = (cost + judged.pop(0)) / 2
     return cost

@@ -112,9 +112,11 @@ def test_recognizer_and_ctc_cost_match_torch():
     expected = recognizer.log_probs(image)
     got = numpy_net.recognizer_log_probs(weights, recognizer.dims, image)
     np.testing.assert_allclose(got, expected.numpy(), atol=2e-5)
-    heard = greedy_phonemes(expected)
-    for symbols in (heard, [3, 3, 1], [2], [], [5] * (image.shape[1] + 5)):  # the last: impossible (cost 0)
-        assert numpy_net.ctc_cost(got, symbols) == pytest.approx(sequence_cost(expected, symbols), rel=1e-5, abs=1e-4)
+    sequences = [greedy_phonemes(expected), [3, 3, 1], [2], [], [5] * (image.shape[1] + 5)]  # the last: impossible (cost 0)
+    together = numpy_net.ctc_costs(got, sequences)  # one pass over the frames for all five
+    for symbols, cost in zip(sequences, together, strict=True):
+        assert cost == pytest.approx(sequence_cost(expected, symbols), rel=1e-5, abs=1e-4)
+        assert cost == numpy_net.ctc_costs(got, [symbols])[0]  # the same number as alone
 
 
 _WITHOUT_TORCH = (
