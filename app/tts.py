@@ -8,7 +8,10 @@ Google, so `get_reference` looks in this order:
    over an espeak-ng one;
 2. gTTS, with a hard deadline (`gtts_timeout_s`, default 5 s, which also covers DNS);
 3. espeak-ng (offline), recording in the result which engine made the audio and why gTTS
-   was not used, because scores are calibrated per engine.
+   was not used.
+
+The model is calibrated on espeak-ng references, so the kiosk plays this voice but scores
+against `engine="espeak"` (app/kiosk/services.py, `scoring_reference`).
 
 Cache entries are 16 kHz mono 16-bit FLAC files, one per (engine, voice, language, text,
 slow). Each carries its own key and a SHA-256 of its PCM samples in the FLAC comment tag,
@@ -55,7 +58,7 @@ class Reference:
     """One reference recording.
 
     audio: float32 mono samples in [-1, 1] at `sr` Hz, shape (n,).
-    engine: "gtts" or "espeak" — what actually made the audio (scores are calibrated per engine).
+    engine: "gtts" or "espeak" — what actually made the audio (the model is calibrated on espeak-ng's).
     voice: the voice within the engine, e.g. "ko", "ko+f2", "gtts:ko".
     path: the cache file (FLAC) the audio lives in.
     fallback_reason: why gTTS was not used when it was asked for ("auto"), else None.

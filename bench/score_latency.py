@@ -98,16 +98,12 @@ def stage_times(scorer: Scorer, ref_path: Path, att_path: Path, repeats: int) ->
         return deviation_curve(np.asarray(cost), path, n_attempt=ia.shape[1]), pair.score(float(d))
 
     times["DTW + deviation + score"], _ = timed(align, repeats)
-    if pair.recognizer is not None:
-        def phoneme_cost():
-            return pronunciation_cost(pair.recognizer.log_probs(ir), pair.recognizer.log_probs(ia), pair.blank_penalty)
-
-        times["phoneme recognizer + cost"], _ = timed(phoneme_cost, repeats)
-    if pair.voices is not None:
-        def voices_cost():
-            return pronunciation_cost(pair.voices.log_probs(ir), pair.voices.log_probs(ia), pair.voices_blank_penalty)
-
-        times["voices recognizer + cost"], _ = timed(voices_cost, repeats)
+    recognizers = {"phoneme recognizer + cost": (pair.recognizer, pair.blank_penalty),
+                   "voices recognizer + cost": (pair.voices, pair.voices_blank_penalty)}
+    for name, (recognizer, penalty) in recognizers.items():
+        if recognizer is not None:
+            times[name], _ = timed(lambda r=recognizer, p=penalty: pronunciation_cost(r.log_probs(ir), r.log_probs(ia), p),
+                                   repeats)
     times["WHOLE PAIR from wav files"], _ = timed(lambda: scorer.score_pair(ref_path, att_path), repeats)
     times["WHOLE PAIR from arrays"], _ = timed(lambda: scorer.score_pair((ref, SR), (att, SR)), repeats)
     told = scorer.text_phonemes("사과", lang="ko")  # the kiosk's word: espeak-ng asked once, then cached

@@ -319,6 +319,39 @@ def test_a_second_take_of_a_word_does_not_run_the_reference_through_the_front_en
     assert len(seen) == 5
 
 
+
+def test_the_voice_played_does_not_change_the_score(qtbot, home, mic, monkeypatch):
+    """Online, the learner hears Google's voice; the take is still scored against espeak-ng's,
+    the voice the model is calibrated on, so the same take scores the same online and offline.
+    Google's voice (not reachable here) is stood in for by another voice saying another word:
+    scored against that, a right 사과 would be red."""
+    from app.tts import Reference
+    from core.paths import REPO_ROOT
+
+    monkeypatch.setenv("MALSORI_MODEL", str(REPO_ROOT / "assets" / "models" / "malsori.pt"))
+    mic(pad(speak("사과", voice="ko+f5", speed_wpm=180), lead_s=0.4, trail_s=1.2))
+    played = []
+    google = Reference(speak("바나나", voice="ko+m3"), 16_000, "gtts", "gtts:ko", home / "google.flac")
+    kiosk = make_kiosk(qtbot, get_reference=lambda entry: google,
+                       play=lambda audio, sr: played.append(np.asarray(audio)))
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    assert c.entry.text == "사과"
+    click(qtbot, w.listen_button)
+    qtbot.waitUntil(lambda: c.state == ctl.CARD, timeout=RESULT_TIMEOUT_MS)
+    assert len(played) == 1 and played[0] is google.audio  # the learner hears the played voice
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+        click(qtbot, w.speak_button)
+    online = got.args[0]
+    assert online.band == "green", online.score
+
+    offline = kiosk.services.scoring_reference(c.entry)
+    assert offline.engine == "espeak"
+    again = c.scorer.score_pair((offline.audio, offline.sr), (c.take.audio, c.take.sr),
+                                expected=c.scorer.text_phonemes("사과", lang="ko"))
+    assert online.score == pytest.approx(again.score, abs=1e-6)
+
+
 # --- hardening --------------------------------------------------------------------------------
 
 
@@ -535,7 +568,7 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home, reachabl
     click(qtbot, w.pin_pad.keys["OK"])
     panel = w.operator_panel
     qtbot.waitUntil(lambda: panel.gtts.text() != "checking…", timeout=10_000)
-    expected = "reachable — the Google voice" if reachable else "not reachable — the offline voice"
+    expected = "reachable — Listen plays the Google voice" if reachable else "not reachable — Listen plays the offline voice"
     assert panel.gtts.text().startswith(expected)
     panel.strictness.setCurrentText("strict")
     click(qtbot, panel.save_button)

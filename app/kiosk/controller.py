@@ -276,7 +276,8 @@ class KioskController(QObject):
         self._set_state(CARD)
         entry = self.entry
         # Warm the TTS cache so Listen and scoring do not wait for synthesis later.
-        self.runner.run_task(lambda: self.services.get_reference(entry), None, lambda exc: None)
+        self.runner.run_task(lambda: (self.services.get_reference(entry), self.services.scoring_reference(entry)),
+                             None, lambda exc: None)
 
     # --- listen ---------------------------------------------------------------------------
 
@@ -406,7 +407,7 @@ class KioskController(QObject):
         prepared = self._reference
 
         def score():
-            ref = services.get_reference(entry)
+            ref = services.scoring_reference(entry)  # espeak-ng's, whatever voice was played (services.py)
             expected = scorer.text_phonemes(entry.text, lang=entry.lang)  # the word's own phonemes weigh in too
             return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr), expected=expected)
 

@@ -235,8 +235,8 @@ class OperatorPanel(QWidget):
         self.runner.run_task(self.list_cards, self._devices_listed, self._devices_failed)
 
     def _gtts_checked(self, ok: bool) -> None:
-        self.gtts.setText("reachable — the Google voice is used" if ok
-                          else "not reachable — the offline voice (espeak-ng) is used")
+        self.gtts.setText("reachable — Listen plays the Google voice" if ok
+                          else "not reachable — Listen plays the offline voice (espeak-ng)")
 
     def _devices_listed(self, found) -> None:
         cards, current = found

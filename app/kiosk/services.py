@@ -26,11 +26,24 @@ class RecorderLike(Protocol):
 @dataclass(frozen=True)
 class KioskServices:
     load_scorer: Callable[[], Any]  # -> models.Scorer; raises ModelError
-    get_reference: Callable[[Any], Any]  # Entry -> app.tts.Reference (audio, sr, engine)
+    get_reference: Callable[[Any], Any]  # Entry -> app.tts.Reference (audio, sr, engine): the voice played
     make_recorder: Callable[[Callable[[float], None]], RecorderLike]  # on_level(0..1), audio thread
     play: Callable[[np.ndarray, int], None]  # blocks until played; raises DeviceError
     gtts_reachable: Callable[[], bool]
     mic_problem: Callable[[], str] = lambda: ""  # "" = a microphone is there; else why none is
+    scoring_reference: Callable[[Any], Any] = lambda entry: scoring_reference(entry)  # Entry -> the voice scored against
+
+
+def scoring_reference(entry):
+    """The reference a take is scored against: espeak-ng's, whichever voice the learner hears.
+
+    The model is calibrated on espeak-ng references, and a neural voice (gTTS) moves every
+    score (a human English take said right: median 72 against espeak-ng, 10 against a Kokoro
+    neural voice; assets/models/REPORT.md, "The kiosk scores against espeak-ng"), so an online
+    kiosk would score lower than the same kiosk offline. espeak-ng is offline and cached."""
+    from app.tts import get_reference as tts_reference
+
+    return tts_reference(entry.text, lang=entry.lang, engine="espeak")
 
 
 def default_services(settings, *, model_path: Path | None = None) -> KioskServices:
