@@ -69,7 +69,7 @@ def main() -> int:
         except MalsoriError:
             refused += 1
             continue
-        told = scorer.text_phonemes(r["text"], lang="en")
+        told = scorer.text_phonemes(r["ref_text"], lang="en")  # the word on the card: the reference's text
         for name in speak:
             result = scorer.score_pair(references[name, r["ref_text"]], takes[r["attempt"]], expected=told)
             scores[name][r["kind"]].append(result.score)

@@ -350,6 +350,27 @@ def test_the_voice_played_does_not_change_the_score(qtbot, home, mic, monkeypatc
     again = c.scorer.score_pair((offline.audio, offline.sr), (c.take.audio, c.take.sr),
                                 expected=c.scorer.text_phonemes("사과", lang="ko"))
     assert online.score == pytest.approx(again.score, abs=1e-6)
+    assert w.mel_view.figure.axes[0].get_title() == "Reference (espeak-ng)"  # the image is the voice scored
+
+
+def test_without_espeak_ng_the_take_is_scored_against_the_voice_played(qtbot, home, mic):
+    """espeak-ng failing (not installed, a timeout) must not leave every take unscored."""
+    from app.tts import Reference
+
+    mic(word_audio("사과"))
+    google = Reference(speak("사과", voice="ko+m3"), 16_000, "gtts", "gtts:ko", home / "google.flac")
+
+    def no_espeak(entry):
+        raise TTSError("espeak-ng failed: not installed")
+
+    kiosk = make_kiosk(qtbot, get_reference=lambda entry: google, scoring_reference=no_espeak)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+        click(qtbot, w.speak_button)
+    assert got.args[0].reference_engine == "gtts"
+    assert w.pages.currentWidget() is w.result_page
+    assert w.mel_view.figure.axes[0].get_title() == "Reference (Google voice)"
 
 
 # --- hardening --------------------------------------------------------------------------------
@@ -568,7 +589,7 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home, reachabl
     click(qtbot, w.pin_pad.keys["OK"])
     panel = w.operator_panel
     qtbot.waitUntil(lambda: panel.gtts.text() != "checking…", timeout=10_000)
-    expected = "reachable — Listen plays the Google voice" if reachable else "not reachable — Listen plays the offline voice"
+    expected = "reachable — not used" if reachable else "not reachable — not used"  # SETTINGS: espeak-ng
     assert panel.gtts.text().startswith(expected)
     panel.strictness.setCurrentText("strict")
     click(qtbot, panel.save_button)
@@ -578,6 +599,20 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home, reachabl
     assert load_settings().strictness == "strict"
     assert kiosk.controller.settings.strictness == "strict"
     assert w.pages.currentWidget() is w.start_page
+
+
+
+@pytest.mark.parametrize("engine, reachable, says", [
+    ("auto", True, "reachable — Listen plays it for words not cached yet"),
+    ("auto", False, "not reachable — Listen plays espeak-ng (offline)"),
+    ("gtts", True, "reachable — Listen plays it"),
+    ("gtts", False, "not reachable — Listen plays only words already cached"),
+    ("espeak", True, "reachable — not used (voice setting: espeak-ng)"),
+])
+def test_the_operator_is_told_what_listen_plays(engine, reachable, says):
+    from app.kiosk.operator import gtts_status
+
+    assert gtts_status(reachable, engine) == says
 
 
 def test_idle_timeout_returns_to_the_start_screen_and_forgets_the_visitor(qtbot, home, mic):

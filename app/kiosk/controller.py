@@ -16,6 +16,7 @@ a generation number.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -74,13 +75,15 @@ def friendly_message(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class RoundResult:
-    """A scored take. result: models.ScoreResult; band/verdict from `verdict()`."""
+    """A scored take. result: models.ScoreResult; band/verdict from `verdict()`;
+    reference_engine: the voice it was scored against (app.tts.Reference.engine)."""
 
     entry: Any
     score: float
     band: str
     verdict: str
     result: Any
+    reference_engine: str = "espeak"
 
 
 class PreparedReference:
@@ -275,9 +278,15 @@ class KioskController(QObject):
         self.entry_changed.emit(self.entry, self.index, len(self.queue))
         self._set_state(CARD)
         entry = self.entry
-        # Warm the TTS cache so Listen and scoring do not wait for synthesis later.
-        self.runner.run_task(lambda: (self.services.get_reference(entry), self.services.scoring_reference(entry)),
-                             None, lambda exc: None)
+        self.runner.run_task(lambda: self._warm_references(entry), None, lambda exc: None)
+
+    def _warm_references(self, entry) -> None:
+        """Fill the TTS cache so Listen and scoring do not wait for synthesis later. The played
+        voice first: once espeak-ng's entry is cached, engine "auto" plays it and never asks
+        gTTS for that word again (app/tts.py), so the scoring reference must not come first."""
+        with contextlib.suppress(TTSError):  # e.g. tts_engine gtts offline: Listen says so later
+            self.services.get_reference(entry)
+        self.services.scoring_reference(entry)
 
     # --- listen ---------------------------------------------------------------------------
 
@@ -407,18 +416,22 @@ class KioskController(QObject):
         prepared = self._reference
 
         def score():
-            ref = services.scoring_reference(entry)  # espeak-ng's, whatever voice was played (services.py)
+            try:
+                ref = services.scoring_reference(entry)  # espeak-ng's, whatever voice was played (services.py)
+            except TTSError as exc:  # espeak-ng failing: the played voice scores, lower but not nothing
+                log.warning("no espeak-ng reference to score against (%s); scoring against the played voice", exc)
+                ref = services.get_reference(entry)
             expected = scorer.text_phonemes(entry.text, lang=entry.lang)  # the word's own phonemes weigh in too
-            return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr), expected=expected)
+            return scorer.score_pair(prepared.features(scorer, ref), (take.audio, take.sr), expected=expected), ref.engine
 
-        self.runner.run_task(score, lambda r: self._scored(gen, entry, r), lambda exc: self._score_failed(gen, exc))
+        self.runner.run_task(score, lambda r: self._scored(gen, entry, *r), lambda exc: self._score_failed(gen, exc))
 
-    def _scored(self, gen: int, entry, result) -> None:
+    def _scored(self, gen: int, entry, result, reference_engine: str) -> None:
         if gen != self._generation:
             return
         score = float(result.score)
         band, line = verdict(score, self.settings.strictness)
-        self.last_result = RoundResult(entry, score, band, line, result)
+        self.last_result = RoundResult(entry, score, band, line, result, reference_engine)
         if entry not in self.best:
             self.practised.append(entry)
         previous = self.best.get(entry)

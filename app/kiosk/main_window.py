@@ -452,7 +452,8 @@ class KioskWindow(QMainWindow):
         self.result_word.setText(f"{rr.entry.text}  ·  {rr.entry.romanization}")
         self.verdict_label.setText(rr.verdict)
         self.warning_label.setText(" · ".join(rr.result.warnings))
-        self.mel_view.show_result(rr.result, highlight=rr.band != "green")
+        voice = "espeak-ng" if rr.reference_engine == "espeak" else "Google voice"
+        self.mel_view.show_result(rr.result, highlight=rr.band != "green", reference=f"Reference ({voice})")
 
     def _on_message(self, text: str) -> None:
         self.message_label.setText(text)

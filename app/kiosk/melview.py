@@ -80,9 +80,10 @@ class MelComparisonView(QWidget):
         self.canvas = _canvas_class()(self.figure)
         self._layout.addWidget(self.canvas)
 
-    def show_result(self, result, *, highlight: bool = True) -> None:
+    def show_result(self, result, *, highlight: bool = True, reference: str = "Reference") -> None:
         """Draw both images; highlight=False (a green result) leaves out the "differs most" band,
-        which would otherwise flag a stretch of a take that is already good."""
+        which would otherwise flag a stretch of a take that is already good; reference: the
+        left image's title (which voice the take was scored against)."""
         from matplotlib.ticker import MaxNLocator
 
         self._ensure_canvas()
@@ -92,7 +93,7 @@ class MelComparisonView(QWidget):
         # one time scale for both: a longer take must look longer, not stretched to the same width
         ref_ax, att_ax = fig.subplots(1, 2, sharey=True, sharex=True)
         longest_s = hop * max(np.asarray(result.reference_image).shape[1], np.asarray(result.attempt_image).shape[1])
-        for ax, image, title in ((ref_ax, result.reference_image, "Reference"),
+        for ax, image, title in ((ref_ax, result.reference_image, reference),
                                  (att_ax, result.attempt_image, "You")):
             image = np.asarray(image)
             ax.imshow(image, origin="lower", aspect="auto", cmap="gray", vmin=0.0, vmax=1.0,

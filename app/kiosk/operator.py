@@ -235,8 +235,7 @@ class OperatorPanel(QWidget):
         self.runner.run_task(self.list_cards, self._devices_listed, self._devices_failed)
 
     def _gtts_checked(self, ok: bool) -> None:
-        self.gtts.setText("reachable — Listen plays the Google voice" if ok
-                          else "not reachable — Listen plays the offline voice (espeak-ng)")
+        self.gtts.setText(gtts_status(ok, self.settings.tts_engine))
 
     def _devices_listed(self, found) -> None:
         cards, current = found
@@ -305,3 +304,15 @@ def _device_label(card, current: str | None) -> str:
     usb = " · USB" if getattr(card, "is_usb", False) else ""
     mark = " (in use)" if card.id == current else ""
     return f"{card.name} [{card.id}]{usb}{mark}"
+
+
+def gtts_status(reachable: bool, engine: str) -> str:
+    """The operator screen's Google-voice line: whether gTTS answers, and what Listen plays with
+    the voice setting `engine` (a cached reference is played before gTTS is asked; takes are
+    scored against espeak-ng's reference whatever is played)."""
+    state = "reachable" if reachable else "not reachable"
+    if engine == "espeak":
+        return f"{state} — not used (voice setting: espeak-ng)"
+    if engine == "gtts":
+        return f"{state} — " + ("Listen plays it" if reachable else "Listen plays only words already cached")
+    return f"{state} — " + ("Listen plays it for words not cached yet" if reachable else "Listen plays espeak-ng (offline)")
