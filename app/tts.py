@@ -10,8 +10,9 @@ Google, so `get_reference` looks in this order:
 3. espeak-ng (offline), recording in the result which engine made the audio and why gTTS
    was not used.
 
-The model is calibrated on espeak-ng references, so the kiosk plays this voice but scores
-against `engine="espeak"` (app/kiosk/services.py, `scoring_reference`).
+The model is calibrated on espeak-ng references, so a take whose reference is made from its
+text (the kiosk, `malsori score --text`) is scored against espeak-ng's (`scoring_reference`),
+whatever voice the learner heard.
 
 Cache entries are 16 kHz mono 16-bit FLAC files, one per (engine, voice, language, text,
 slow). Each carries its own key and a SHA-256 of its PCM samples in the FLAC comment tag,
@@ -308,6 +309,15 @@ def _build(
         ) from exc
     audio = decode_entry(data, key)  # exactly what a later cache hit returns (16-bit)
     return Reference(audio, SR, key.engine, key.voice, path, fallback_reason)
+
+
+def scoring_reference(text: str, *, lang: str = "ko", **options) -> Reference:
+    """The reference a take of `text` is scored against: espeak-ng's (offline, cached), whichever
+    voice was played. The model is calibrated on espeak-ng references, and a neural voice lowers
+    every score (human English takes said right, told the word: median 72.5 against espeak-ng,
+    9.6 against a Kokoro neural voice; assets/models/REPORT.md, "The kiosk scores against
+    espeak-ng"). options: as `get_reference` (cache_dir, shipped_dirs, …)."""
+    return get_reference(text, lang=lang, engine="espeak", **options)
 
 
 # --- engines ---------------------------------------------------------------------------------

@@ -112,6 +112,23 @@ def test_score_text_makes_the_reference_offline_and_scores_against_it(env, offli
     assert [p.parent.parent.name for p in (env / "cache").rglob("*.flac")] == ["espeak", "espeak"]
 
 
+
+def test_score_text_scores_against_espeak_ng_even_when_google_answers(offline, words, monkeypatch, capsys):
+    """Online, `score --text` must not score against Google's voice (the model is calibrated on
+    espeak-ng's, and a neural voice lowers every score): the score is the offline one. Google
+    is faked at its one network call, answering with another word."""
+    import app.tts
+
+    with monkeypatch.context() as online:
+        online.setattr(app.tts, "fetch_gtts", lambda text, **kw: speak("바다", voice="ko+m3"))
+        assert main(["score", "--text", "사과", str(words["same"]), "--model", str(SHIPPED)]) == 0
+        online_score = float(capsys.readouterr().out)
+    assert {p.parent.parent.name for p in (offline / "cache").rglob("*.flac")} == {"espeak"}  # Google never asked
+    monkeypatch.setenv("MALSORI_CACHE", str(offline / "another-cache"))  # offline, from scratch
+    assert main(["score", "--text", "사과", str(words["same"]), "--model", str(SHIPPED)]) == 0
+    assert online_score == float(capsys.readouterr().out) > 75
+
+
 def test_score_text_also_judges_the_attempt_against_the_texts_phonemes(offline, tmp_path, capsys):
     """`score --text 불` is told the word: its phoneme cost is the mean of the cost against the
     reference's reading and against 불's own phonemes — not what the same two recordings give

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction, *, summary: str) -> None:
         "or a whole CSV of pairs with --pairs.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="REFERENCE ATTEMPT, or just ATTEMPT with --text")
-    p.add_argument("--text", help="make the reference from this text with text-to-speech")
+    p.add_argument("--text", help="make the reference from this text with espeak-ng (offline; the voice the model is calibrated on)")
     p.add_argument("--lang", help="language of --text: ko or en "
                    "(default: from its letters, Hangul → ko, Latin → en)")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
@@ -64,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     lang = text_language(args.text, args.lang) if args.text is not None else None
     scorer = _load_scorer(args.model)
     if args.text is not None:
-        from app.tts import get_reference
+        from app.tts import scoring_reference
 
-        ref = get_reference(args.text, lang=lang)
+        ref = scoring_reference(args.text, lang=lang)  # espeak-ng's: the voice the model is calibrated on
         reference = (ref.audio, ref.sr)
         expected = scorer.text_phonemes(args.text, lang=lang)  # the text's own phonemes weigh in too
     else:

@@ -35,15 +35,10 @@ class KioskServices:
 
 
 def scoring_reference(entry):
-    """The reference a take is scored against: espeak-ng's, whichever voice the learner hears.
+    """The reference a take of `entry` is scored against: espeak-ng's (app.tts.scoring_reference)."""
+    from app.tts import scoring_reference as tts_scoring_reference
 
-    The model is calibrated on espeak-ng references, and a neural voice (gTTS) moves every
-    score (a human English take said right: median 72 against espeak-ng, 10 against a Kokoro
-    neural voice; assets/models/REPORT.md, "The kiosk scores against espeak-ng"), so an online
-    kiosk would score lower than the same kiosk offline. espeak-ng is offline and cached."""
-    from app.tts import get_reference as tts_reference
-
-    return tts_reference(entry.text, lang=entry.lang, engine="espeak")
+    return tts_scoring_reference(entry.text, lang=entry.lang)
 
 
 def default_services(settings, *, model_path: Path | None = None) -> KioskServices:
