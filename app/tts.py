@@ -314,9 +314,10 @@ def _build(
 def scoring_reference(text: str, *, lang: str = "ko", **options) -> Reference:
     """The reference a take of `text` is scored against: espeak-ng's (offline, cached), whichever
     voice was played. The model is calibrated on espeak-ng references, and a neural voice lowers
-    every score (human English takes said right, told the word: median 72.5 against espeak-ng,
-    9.6 against a Kokoro neural voice; assets/models/REPORT.md, "The kiosk scores against
-    espeak-ng"). options: as `get_reference` (cache_dir, shipped_dirs, …)."""
+    the scores of right takes (human English takes, told the word: median 17.0 against espeak-ng,
+    13.5 against a Kokoro neural voice on the held-out test speaker; 72.5 vs 9.6 on the train
+    split; assets/models/REPORT.md, "The kiosk scores against espeak-ng"). options: as
+    `get_reference` (cache_dir, shipped_dirs, …)."""
     return get_reference(text, lang=lang, engine="espeak", **options)
 
 

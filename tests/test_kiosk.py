@@ -319,7 +319,6 @@ def test_a_second_take_of_a_word_does_not_run_the_reference_through_the_front_en
     assert len(seen) == 5
 
 
-
 def test_the_voice_played_does_not_change_the_score(qtbot, home, mic, monkeypatch):
     """Online, the learner hears Google's voice; the take is still scored against espeak-ng's,
     the voice the model is calibrated on, so the same take scores the same online and offline.
@@ -363,7 +362,8 @@ def test_without_espeak_ng_the_take_is_scored_against_the_voice_played(qtbot, ho
     def no_espeak(entry):
         raise TTSError("espeak-ng failed: not installed")
 
-    kiosk = make_kiosk(qtbot, get_reference=lambda entry: google, scoring_reference=no_espeak)
+    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(tts_engine="auto"), get_reference=lambda entry: google,
+                       scoring_reference=no_espeak)
     w, c = kiosk.window, kiosk.controller
     c.choose_category(None)
     with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
@@ -371,6 +371,7 @@ def test_without_espeak_ng_the_take_is_scored_against_the_voice_played(qtbot, ho
     assert got.args[0].reference_engine == "gtts"
     assert w.pages.currentWidget() is w.result_page
     assert w.mel_view.figure.axes[0].get_title() == "Reference (Google voice)"
+    assert c.last_problem.startswith("scoring reference (espeak-ng): espeak-ng failed")  # the operator sees it
 
 
 # --- hardening --------------------------------------------------------------------------------
@@ -601,13 +602,49 @@ def test_operator_settings_are_saved_and_keep_other_config(qtbot, home, reachabl
     assert w.pages.currentWidget() is w.start_page
 
 
+def _fresh_tts_cache(monkeypatch, tmp_path, fetch_gtts) -> Path:
+    """An empty TTS cache, no shipped references, and Google's one network call faked."""
+    import app.tts
+
+    monkeypatch.setenv("MALSORI_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MALSORI_ASSETS", str(tmp_path / "no-assets"))
+    monkeypatch.setattr(app.tts, "fetch_gtts", fetch_gtts)
+    return tmp_path / "cache" / "tts"
+
+
+def _cached_engines(cache: Path) -> set[str]:
+    return {p.parent.parent.name for p in cache.rglob("*.flac")}
+
+
+def test_the_warm_up_asks_google_before_caching_the_scoring_voice(qtbot, home, tmp_path, monkeypatch):
+    """With "auto", a cached espeak-ng entry is played before gTTS is asked: were the scoring
+    reference cached first, an online kiosk would never fetch Google's voice for the word."""
+    cache = _fresh_tts_cache(monkeypatch, tmp_path, lambda text, **kw: speak(text, voice="ko+m3"))
+    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(tts_engine="auto"), wait_model=False)
+    kiosk.controller.choose_category(None)
+    qtbot.waitUntil(lambda: _cached_engines(cache) == {"gtts", "espeak"}, timeout=RESULT_TIMEOUT_MS)
+
+
+def test_the_warm_up_caches_the_scoring_voice_when_google_fails(qtbot, home, tmp_path, monkeypatch):
+    from app.tts import GttsUnavailable
+
+    def no_google(text, **kw):
+        raise GttsUnavailable("no network")
+
+    cache = _fresh_tts_cache(monkeypatch, tmp_path, no_google)
+    kiosk = make_kiosk(qtbot, SETTINGS.with_changes(tts_engine="gtts"), wait_model=False)
+    kiosk.controller.choose_category(None)
+    qtbot.waitUntil(lambda: _cached_engines(cache) == {"espeak"}, timeout=RESULT_TIMEOUT_MS)
+
+
 
 @pytest.mark.parametrize("engine, reachable, says", [
-    ("auto", True, "reachable — Listen plays it for words not cached yet"),
-    ("auto", False, "not reachable — Listen plays espeak-ng (offline)"),
-    ("gtts", True, "reachable — Listen plays it"),
-    ("gtts", False, "not reachable — Listen plays only words already cached"),
+    ("auto", True, "reachable — used for words with no cached voice"),
+    ("auto", False, "not reachable — cached voices play, espeak-ng for the rest"),
+    ("gtts", True, "reachable — Listen plays it (cached first)"),
+    ("gtts", False, "not reachable — Listen plays only words whose Google voice is cached"),
     ("espeak", True, "reachable — not used (voice setting: espeak-ng)"),
+    ("espeak", False, "not reachable — not used (voice setting: espeak-ng)"),
 ])
 def test_the_operator_is_told_what_listen_plays(engine, reachable, says):
     from app.kiosk.operator import gtts_status

@@ -112,7 +112,6 @@ def test_score_text_makes_the_reference_offline_and_scores_against_it(env, offli
     assert [p.parent.parent.name for p in (env / "cache").rglob("*.flac")] == ["espeak", "espeak"]
 
 
-
 def test_score_text_scores_against_espeak_ng_even_when_google_answers(offline, words, monkeypatch, capsys):
     """Online, `score --text` must not score against Google's voice (the model is calibrated on
     espeak-ng's, and a neural voice lowers every score): the score is the offline one. Google

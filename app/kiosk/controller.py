@@ -419,6 +419,9 @@ class KioskController(QObject):
             try:
                 ref = services.scoring_reference(entry)  # espeak-ng's, whatever voice was played (services.py)
             except TTSError as exc:  # espeak-ng failing: the played voice scores, lower but not nothing
+                if self.settings.tts_engine == "espeak":
+                    raise  # the played voice is espeak-ng too: asking again would only wait again
+                self.last_problem = f"scoring reference (espeak-ng): {exc}; takes are scored against the played voice"
                 log.warning("no espeak-ng reference to score against (%s); scoring against the played voice", exc)
                 ref = services.get_reference(entry)
             expected = scorer.text_phonemes(entry.text, lang=entry.lang)  # the word's own phonemes weigh in too

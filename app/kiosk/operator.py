@@ -308,11 +308,13 @@ def _device_label(card, current: str | None) -> str:
 
 def gtts_status(reachable: bool, engine: str) -> str:
     """The operator screen's Google-voice line: whether gTTS answers, and what Listen plays with
-    the voice setting `engine` (a cached reference is played before gTTS is asked; takes are
-    scored against espeak-ng's reference whatever is played)."""
+    the voice setting `engine`. A cached reference plays before gTTS is asked, and the shipped
+    lists come with espeak-ng's; takes are scored against espeak-ng's whatever is played."""
     state = "reachable" if reachable else "not reachable"
     if engine == "espeak":
         return f"{state} — not used (voice setting: espeak-ng)"
     if engine == "gtts":
-        return f"{state} — " + ("Listen plays it" if reachable else "Listen plays only words already cached")
-    return f"{state} — " + ("Listen plays it for words not cached yet" if reachable else "Listen plays espeak-ng (offline)")
+        return f"{state} — " + ("Listen plays it (cached first)" if reachable
+                                 else "Listen plays only words whose Google voice is cached")
+    return f"{state} — " + ("used for words with no cached voice" if reachable
+                             else "cached voices play, espeak-ng for the rest")

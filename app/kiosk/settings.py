@@ -32,7 +32,8 @@ class KioskSettings:
     strictness: how high a score must be for a green verdict (see controller.BANDS).
     idle_timeout_s: with no touch for this long, the kiosk returns to its start screen.
     operator_pin: digits that unlock the operator screen and the exit.
-    tts_engine: "auto" (gTTS, falling back to espeak-ng), "gtts" or "espeak" (also read as "espeak-ng").
+    tts_engine: the voice Listen plays: "auto" (a cached reference, else gTTS, else espeak-ng), "gtts"
+        or "espeak" (also read as "espeak-ng"). Takes are scored against espeak-ng's whatever it is.
     max_record_s: the longest take, 1-60 s; recording also stops by itself when speech ends.
     keep_takes: how many of the newest takes stay in recordings_dir(); older ones are deleted.
     """
