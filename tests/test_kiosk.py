@@ -26,6 +26,23 @@ RESULT_TIMEOUT_MS = 30_000
 # --- fixtures ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def qt_objects_freed_between_tests():
+    """Each test's windows deleted (their deleteLater) and Python's cyclic garbage (task signal
+    objects, slot closures) collected right after the test, while nothing else runs: left to
+    chance, a collection inside the next test (inside a paint event, or a constructor) freed
+    an earlier kiosk's Qt objects there — the rare segfault (exit 139) of a CI run."""
+    yield
+    import gc
+
+    from PyQt5.QtCore import QCoreApplication, QEvent
+
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+        gc.collect()
+        QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     import models
