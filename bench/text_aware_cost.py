@@ -36,9 +36,9 @@ def main() -> int:
 
     from models import Scorer
     from models.pronunciation import target_costs
-    from training.dataset import image_utterance, load_images, read_manifest, usable
+    from training.dataset import load_images, read_manifest, usable
     from training.metrics import auc
-    from training.realeval import pair_record, read_real_pairs, reference_phonemes
+    from training.realeval import features_once, pair_record, read_real_pairs, reference_phonemes
     from training.targets import reference_symbols
 
     scorer = Scorer.from_path(args.model)
@@ -47,15 +47,9 @@ def main() -> int:
         print(f"{args.model} has no phoneme recognizer: nothing to compare", file=sys.stderr)
         return 2
     weight = pair.weights.get("pronunciation", 0.0)
-    features: dict = {}
 
-    def feats(images: dict, path: str):
-        if path not in features:
-            features[path] = pair.features(image_utterance(images[path]))
-        return features[path]
-
-    def terms(images: dict, reference: str, attempt: str, said: tuple[str, ...]) -> tuple[float, float, float]:
-        a, b = feats(images, reference), feats(images, attempt)
+    def terms(features, reference: str, attempt: str, said: tuple[str, ...]) -> tuple[float, float, float]:
+        a, b = features(reference), features(attempt)
         d = pair.distance(a, b).terms  # text unknown: the heard reference alone
         return d["dtw"], d["pronunciation"], target_costs(b.log_probs, [pair.symbol_ids(said)], pair.blank_penalty)[0]
 
@@ -70,6 +64,7 @@ def main() -> int:
     # real voices: espeak-ng references of a known text (+ edits)
     pairs = read_real_pairs(args.realset)
     images = load_images([pair_record(p) for p in pairs], scorer.cfg, cache_dir=args.realset, jobs=1, progress=True)
+    features = features_once(pair, images)
     for split in ("val", "test"):
         rows, kinds, skipped = [], [], 0
         for p in pairs:
@@ -80,7 +75,7 @@ def main() -> int:
             if not t:
                 skipped += 1
                 continue
-            rows.append(terms(images, p.reference, p.attempt, t))
+            rows.append(terms(features, p.reference, p.attempt, t))
             kinds.append(p.row["kind"])
         report(f"real voices, {split} ({skipped} pairs left out: a sound without a symbol)", rows, kinds,
                ("other", "edit1", "edit2"))
@@ -88,6 +83,7 @@ def main() -> int:
     # synthetic: the corpus's own phoneme labels of each reference
     records = read_manifest(args.corpus)
     images = load_images(records, scorer.cfg, cache_dir=args.corpus, jobs=1, progress=True)
+    features = features_once(pair, images)
     labels = reference_symbols(pair, args.corpus)
     for split in ("val", "test"):
         rows, kinds = [], []
@@ -95,7 +91,7 @@ def main() -> int:
             t = labels.get(r.reference)
             if not t:
                 continue
-            rows.append(terms(images, r.reference, r.attempt, t))
+            rows.append(terms(features, r.reference, r.attempt, t))
             kinds.append("correct" if r.n_edits == 0 else "edit1" if r.n_edits == 1 else "other" if r.n_edits < 0 else "more")
         report(f"synthetic, {split}", rows, kinds, ("edit1", "other"))
     return 0

@@ -27,18 +27,11 @@ class RecorderLike(Protocol):
 class KioskServices:
     load_scorer: Callable[[], Any]  # -> models.Scorer; raises ModelError
     get_reference: Callable[[Any], Any]  # Entry -> app.tts.Reference (audio, sr, engine): the voice played
+    scoring_reference: Callable[[Any], Any]  # Entry -> the Reference a take is scored against (espeak-ng's)
     make_recorder: Callable[[Callable[[float], None]], RecorderLike]  # on_level(0..1), audio thread
     play: Callable[[np.ndarray, int], None]  # blocks until played; raises DeviceError
     gtts_reachable: Callable[[], bool]
     mic_problem: Callable[[], str] = lambda: ""  # "" = a microphone is there; else why none is
-    scoring_reference: Callable[[Any], Any] = lambda entry: scoring_reference(entry)  # Entry -> the voice scored against
-
-
-def scoring_reference(entry):
-    """The reference a take of `entry` is scored against: espeak-ng's (app.tts.scoring_reference)."""
-    from app.tts import scoring_reference as tts_scoring_reference
-
-    return tts_scoring_reference(entry.text, lang=entry.lang)
 
 
 def default_services(settings, *, model_path: Path | None = None) -> KioskServices:
@@ -54,6 +47,11 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
 
         return tts_reference(entry.text, lang=entry.lang, engine=settings.tts_engine)
 
+    def scoring_reference(entry):
+        from app.tts import scoring_reference as tts_scoring_reference
+
+        return tts_scoring_reference(entry.text, lang=entry.lang)
+
     def make_recorder(on_level):
         from core.paths import recordings_dir
         from app.recorder import Recorder
@@ -66,7 +64,8 @@ def default_services(settings, *, model_path: Path | None = None) -> KioskServic
 
         return reachable(timeout_s=2.0)
 
-    return KioskServices(load_scorer, get_reference, make_recorder, play_audio, gtts_reachable, watch_mic())
+    return KioskServices(load_scorer, get_reference, scoring_reference, make_recorder, play_audio, gtts_reachable,
+                         watch_mic())
 
 
 def play_audio(audio: np.ndarray, sr: int) -> None:
