@@ -156,7 +156,7 @@ def ctc_costs(log_probs: np.ndarray, sequences: list[list[int]]) -> list[float]:
     costs 0). The sequences share one pass over the frames: the loop over time is what costs
     (a few numpy calls a frame), not the width of each step."""
     lp = np.asarray(log_probs, dtype=np.float64)
-    costs = [float(-lp[:, 0].sum()) for _ in sequences]  # an empty sequence: all blank
+    costs = [float(-lp[:, 0].sum())] * len(sequences)  # an empty sequence: all blank
     rows = [k for k, symbols in enumerate(sequences) if symbols]
     if not rows:
         return costs
