@@ -91,14 +91,14 @@ class TaskRunner(QObject):
         def finish(result: Any) -> None:
             if sip.isdeleted(self):
                 return  # the window that asked is gone (parent the runner to it)
-            self._pending.discard(task)
+            self._delivered(task)
             if on_done is not None:
                 on_done(result)
 
         def fail(exc: BaseException) -> None:
             if sip.isdeleted(self):
                 return
-            self._pending.discard(task)
+            self._delivered(task)
             if on_error is not None:
                 on_error(exc)
             else:
@@ -107,6 +107,16 @@ class TaskRunner(QObject):
         signals.finished.connect(finish)
         signals.failed.connect(fail)
         self.pool.start(task)
+
+    def _delivered(self, task: _Task) -> None:
+        """The task's result has arrived: its signal object is deleted by this (GUI) thread's
+        event loop once the slot returns. Left alone, signals → slot closure → task → signals
+        is a reference cycle that only Python's cyclic collector frees, on whichever thread
+        allocates next: a QObject of the GUI thread freed from elsewhere, at a random point
+        (the one-off kiosk segfault). Deleting the C++ object drops its slot closures, so
+        reference counting frees the rest here."""
+        self._pending.discard(task)
+        task.signals.deleteLater()
 
     @property
     def busy(self) -> bool:

@@ -28,10 +28,11 @@ RESULT_TIMEOUT_MS = 30_000
 
 @pytest.fixture(autouse=True)
 def qt_objects_freed_between_tests():
-    """Each test's windows deleted (their deleteLater) and Python's cyclic garbage (task signal
-    objects, slot closures) collected right after the test, while nothing else runs: left to
-    chance, a collection inside the next test (inside a paint event, or a constructor) freed
-    an earlier kiosk's Qt objects there — the rare segfault (exit 139) of a CI run."""
+    """Each test's windows deleted (their deleteLater) and Python's cyclic garbage collected
+    right after the test, while nothing else runs: left to chance, a collection inside the next
+    test freed an earlier kiosk's Qt objects there — the rare segfault (exit 139) of a CI run.
+    Task signal objects no longer wait for the collector (app.workers.TaskRunner._delivered);
+    this stays for any other Qt object a test leaves in a cycle."""
     yield
     import gc
 
@@ -780,6 +781,29 @@ def test_workers_run_off_the_gui_thread_and_report_back_on_it(qtbot):
     with qtbot.waitCallback() as failed:
         runner.run_task(fail, None, lambda exc: failed(exc))
     assert isinstance(failed.args[0], NoSpeechError)
+
+
+def test_a_finished_task_frees_its_qt_objects_on_the_gui_thread(qtbot):
+    """Each task's signal object is deleted by the GUI thread's event loop once its result is
+    delivered, not left in a reference cycle for Python's cyclic collector, which runs on
+    whichever thread allocates next and once freed an old kiosk's Qt objects mid-test."""
+    import gc
+
+    from app.workers import TaskRunner
+
+    runner = TaskRunner()
+    gc.collect()
+    gc.disable()
+    try:
+        for value in range(5):
+            with qtbot.waitCallback() as done:
+                runner.run_task(lambda v=value: v, done)
+            assert done.args == [value]
+        assert runner.wait_idle() and not runner.busy
+        # the event loop deletes the signal objects, then the slot proxies PyQt retires with them
+        qtbot.waitUntil(lambda: not [o for o in gc.get_objects() if type(o).__name__ == "_TaskSignals"], timeout=2000)
+    finally:
+        gc.enable()
 
 
 PROC_CARDS = """ 0 [vc4hdmi0       ]: vc4-hdmi - vc4-hdmi-0
