@@ -27,10 +27,10 @@ def greedy_phonemes(log_probs, blank_penalty: float = 0.0) -> list[int]:
 def sequence_costs(log_probs, sequences: list[list[int]]) -> list[float]:
     """−log P(symbols | frames) summed over all CTC alignments (nats), for each sequence.
     log_probs: a torch tensor (training, evaluation) or a numpy array (serving without torch,
-    same numbers; the sequences share one pass over the frames)."""
+    same numbers); either way the sequences are costed in one batch."""
     if isinstance(log_probs, np.ndarray):
         return numpy_net.ctc_costs(log_probs, sequences)
-    return [_torch_ctc(log_probs, symbols) for symbols in sequences]
+    return _torch_ctc_costs(log_probs, sequences)
 
 
 def sequence_cost(log_probs, symbols: list[int]) -> float:
@@ -38,22 +38,29 @@ def sequence_cost(log_probs, symbols: list[int]) -> float:
     return sequence_costs(log_probs, [symbols])[0]
 
 
-def _torch_ctc(log_probs, symbols: list[int]) -> float:
-    if not symbols:
-        return float(-log_probs[:, 0].sum())  # all blank
+def _torch_ctc_costs(log_probs, sequences: list[list[int]]) -> list[float]:
+    """torch's ctc_loss over a batch of the sequences against the same frames (each batch entry
+    is computed on its own: the same numbers as one call per sequence)."""
+    costs = [float(-log_probs[:, 0].sum())] * len(sequences)  # an empty sequence: all blank
+    rows = [k for k, symbols in enumerate(sequences) if symbols]
+    if not rows:
+        return costs
     import torch
     from torch import nn
 
-    return float(
-        nn.functional.ctc_loss(
-            log_probs[:, None],
-            torch.tensor([symbols]),
-            torch.tensor([log_probs.shape[0]]),
-            torch.tensor([len(symbols)]),
-            reduction="sum",
-            zero_infinity=True,
-        )
+    width = max(len(sequences[k]) for k in rows)
+    targets = torch.tensor([sequences[k] + [0] * (width - len(sequences[k])) for k in rows])
+    losses = nn.functional.ctc_loss(
+        log_probs[:, None].expand(-1, len(rows), -1),
+        targets,
+        torch.full((len(rows),), log_probs.shape[0], dtype=torch.long),
+        torch.tensor([len(sequences[k]) for k in rows]),
+        reduction="none",
+        zero_infinity=True,
     )
+    for r, k in enumerate(rows):
+        costs[k] = float(losses[r])
+    return costs
 
 
 # What an attempt too short to hold the target at all costs per phoneme (CTC needs a frame per
