@@ -140,16 +140,21 @@ class PairScorer:
         reference recorded narrow, e.g. a teacher's phone recording, against a full-band take).
         expected: the text's phonemes in the recognizer's symbols (models.text_phonemes), when
         the text is known: the pronunciation term then also judges the attempt against them."""
+        made = a
         a, b = self.one_channel(a, b)
+        # a reference heard through the attempt's channel is also read as made (pronunciation_cost)
+        as_made = made if a is not made else None
         with _no_grad(a.embeddings):
             dtw, path, cost = dtw_distance(a.embeddings, b.embeddings, power=self.encoder.dims.distance_power)
             terms = {"dtw": float(dtw)}
             if self.recognizer is not None:
                 terms["pronunciation"] = pronunciation_cost(a.log_probs, b.log_probs, self.blank_penalty,
-                                                            self.symbol_ids(expected))
+                                                            self.symbol_ids(expected),
+                                                            as_made.log_probs if as_made else None)
             if self.voices is not None:
                 terms["voices"] = pronunciation_cost(a.voices_log_probs, b.voices_log_probs, self.voices_blank_penalty,
-                                                     self.symbol_ids(expected, self.voices))
+                                                     self.symbol_ids(expected, self.voices),
+                                                     as_made.voices_log_probs if as_made else None)
         return PairDistance(self.combine(terms), terms, path, np.asarray(cost))
 
     def terms(self, a: Features, b: Features, expected: tuple[str, ...] | None = None) -> dict[str, float]:

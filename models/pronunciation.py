@@ -95,15 +95,23 @@ def target_costs(attempt_lp, targets: list[list[int]], blank_penalty: float = 0.
     return [judged(target) for target in targets]
 
 
-def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0, expected: list[int] | None = None) -> float:
+def pronunciation_cost(reference_lp, attempt_lp, blank_penalty: float = 0.0, expected: list[int] | None = None,
+                       reference_as_made_lp=None) -> float:
     """The attempt judged (`target_costs`) against the phonemes heard in the reference (read
     with `blank_penalty`), and, when the text's phonemes are known (`expected`,
     models.text_phonemes), the mean of that and the attempt judged against them: a reference
     voice the recognizer mishears then weighs half. A reference in which nothing is heard
-    costs 0 on its side (the DTW distance and the text then decide)."""
-    heard = greedy_phonemes(reference_lp, blank_penalty)
-    judged = target_costs(attempt_lp, [t for t in (heard, expected) if t], blank_penalty)
-    cost = judged.pop(0) if heard else 0.0
+    costs 0 on its side (the DTW distance and the text then decide).
+    reference_as_made_lp: when reference_lp is the reference heard through a low-grade
+    attempt's channel (models.pair), the reference as made; the attempt is then judged against
+    the nearer of the two readings, as either may be the one the recognizer gets right (the
+    band-limited copy loses a short vowel, the full-band one keeps an ㅅ the attempt cannot)."""
+    readings = [greedy_phonemes(reference_lp, blank_penalty)]
+    if reference_as_made_lp is not None:
+        readings.append(greedy_phonemes(reference_as_made_lp, blank_penalty))
+    heard = [reading for reading in readings if reading]
+    judged = target_costs(attempt_lp, heard + ([expected] if expected else []), blank_penalty)
+    cost = min(judged[: len(heard)]) if heard else 0.0
     if expected:
-        cost = (cost + judged.pop(0)) / 2
+        cost = (cost + judged[-1]) / 2
     return cost

@@ -275,6 +275,21 @@ def test_pronunciation_cost_is_zero_for_the_same_phonemes_and_grows_with_each_wr
     assert pronunciation_cost(_frames([]), _frames([1, 2])) == 0.0  # nothing heard: DTW alone decides
 
 
+def test_a_reference_heard_through_a_narrow_channel_is_also_read_as_made():
+    """The band-limited copy of a reference may lose a sound the attempt still says (or the full
+    band may hold one the attempt's channel cannot carry): the attempt is judged against the
+    nearer of the two readings, and a wrong attempt still costs against both."""
+    from models.recognizer import pronunciation_cost
+
+    as_made, through_channel = _frames([1, 2, 3]), _frames([1, 3])
+    right = _frames([1, 2, 3])
+    assert pronunciation_cost(through_channel, right) > 0.5
+    assert pronunciation_cost(through_channel, right, reference_as_made_lp=as_made) == pytest.approx(0.0, abs=1e-3)
+    wrong = _frames([5, 4, 6])
+    assert pronunciation_cost(through_channel, wrong, reference_as_made_lp=as_made) > 2.0
+    assert pronunciation_cost(_frames([]), right, reference_as_made_lp=as_made) == pytest.approx(0.0, abs=1e-3)
+
+
 def test_a_blank_penalty_reads_a_short_sound_the_blank_would_swallow():
     """A vowel whose frames all lean to the blank (0.6 against 0.4) vanishes from the plain
     reading; taking 0.7 nats off the blank reads it, in torch and in numpy alike, and a take
