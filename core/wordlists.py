@@ -188,7 +188,7 @@ def text_problem(text: str, *, lang: str) -> str | None:
     allowed = _ALLOWED.get(lang)
     if allowed is not None and not allowed.fullmatch(text):
         bad = dict.fromkeys(c for c in text if not allowed.fullmatch(c))  # in the order they appear
-        return f"characters the {lang} voice would not read as words: {''.join(bad)!r}"
+        return f"characters the {lang} voice would not read as words: {', '.join(map(repr, bad))}"
     if not any(c.isalpha() for c in text):  # "!!!" is read out as "exclamation"
         return "no letters: nothing to say as a word"
     phonemes = separated_phonemes(text, voice=espeak_voice(lang))

@@ -389,6 +389,14 @@ def test_pairs_paths_are_relative_to_the_csv_not_the_working_folder(env, words, 
     assert float(row["score"]) == pytest.approx(alone, abs=0.01)
 
 
+def test_a_spreadsheets_header_in_another_case_reads_the_same(env, words, capsys):
+    pairs = env / "sheet.csv"
+    pairs.write_text(f"Reference, ATTEMPT\n{words['ref']},{words['same']}\n", encoding="utf-8")
+    assert main(["score", "--pairs", str(pairs), "--out", "-"]) == 0
+    (row,) = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert row["error"] == "" and 0 <= float(row["score"]) <= 100
+
+
 def _write_bytes(path, data: bytes):
     path.write_bytes(data)
     return path

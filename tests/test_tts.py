@@ -365,11 +365,13 @@ def test_cli_without_lang_speaks_the_language_of_the_texts_letters_and_says_so(t
     assert "\tko\t" in captured.out and "--lang ko" in captured.err
     assert main(["tts", KO_WORD, "--lang", "ko", *cache]) == 0  # an explicit --lang needs no note
     assert "note" not in capsys.readouterr().err
+    assert main(["tts", KO_WORD, "--lang", "KO", *cache]) == 0  # in any case, as a pairs file's lang column
+    assert "\tko\t" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("text, lang, message", [
     ("東京", None, "give --lang (ko, en)"),  # neither Hangul nor Latin letters
-    ("hello 사과", None, "give --lang (ko, en)"),  # both
+    ("hello 사과", None, "mixes Hangul and Latin letters"),  # both: no one voice reads it (--lang ko refuses 'hello')
     ("ㄱ", None, "would not read as words: 'ㄱ'"),  # a bare jamo: read as its letter name
     ("hello", "ko", "would not read as words"),  # an explicit --lang is kept, and checked
     (KO_WORD, "zz", "--lang zz: not a language malsori speaks (choose from ko, en)"),
@@ -459,7 +461,7 @@ def test_cli_refuses_options_the_action_would_ignore(tmp_path, capsys, argv, mes
 
 def test_cli_names_unreadable_characters_in_the_order_they_are_written(tmp_path, capsys):
     assert main(["tts", "사과zyx", "--lang", "ko", "--cache-dir", str(tmp_path / "c")]) == 2
-    assert "would not read as words: 'zyx'" in capsys.readouterr().err
+    assert "would not read as words: 'z', 'y', 'x'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -147,6 +147,8 @@ def read_pairs(path: Path) -> list[dict]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
+            if reader.fieldnames:  # "Reference", " attempt ": a spreadsheet's header means the same
+                reader.fieldnames = [(name or "").strip().casefold() for name in reader.fieldnames]
             if not reader.fieldnames or not {"reference", "attempt"} <= set(reader.fieldnames):
                 raise UsageError(f"{path}: needs a header with 'reference' and 'attempt' columns")
             rows = list(reader)
