@@ -233,6 +233,8 @@ class Recorder:
     no_data_timeout_s: a device that delivers nothing for this long counts as lost.
     keep_takes: after saving, delete the oldest takes in the save folder beyond this many
       (None: keep every take). The take just saved is never deleted.
+    on_start: called (on the recording thread) once the device is open and recording, e.g. to
+      prompt "say something" only when there is a microphone to say it to.
     """
 
     def __init__(
@@ -251,6 +253,7 @@ class Recorder:
         min_speech_s: float | None = None,
         no_data_timeout_s: float = 2.0,
         keep_takes: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ):
         if sr not in VAD_RATES:
             raise ValueError(f"sr must be one of {VAD_RATES}")
@@ -269,6 +272,7 @@ class Recorder:
         self.min_speech_s = self.cfg.min_speech_s if min_speech_s is None else min_speech_s
         self.no_data_timeout_s = no_data_timeout_s
         self.keep_takes = keep_takes
+        self.on_start = on_start
         self._stop_requested = threading.Event()
         self._stream = None
 
@@ -303,6 +307,8 @@ class Recorder:
             release()
             raise
         try:
+            if self.on_start is not None:
+                self.on_start()
             audio, stopped_by, onset, speech_found, error = self._consume(state, native_sr)
         finally:
             state.halt = True

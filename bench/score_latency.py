@@ -172,9 +172,10 @@ def main() -> None:
             print(f"batch, `malsori score --pairs` ({args.pairs} pairs, --jobs {jobs}, incl. start-up): "
                   f"{args.pairs / dt:.0f} pairs/s")
 
+    # A child's ru_maxrss can count the memory of this (torch-holding) process it was forked from,
+    # so the figure for a `malsori score` process comes from bench/score_memory.py, not from here.
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"\npeak RSS: this process {self_rss:.0f} MB; largest `malsori score` process {child_rss:.0f} MB")
+    print(f"\npeak RSS: this process {self_rss:.0f} MB (a `malsori score` process: bench/score_memory.py)")
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ def add_wordlist(source: str | os.PathLike) -> Path:
     if problems:
         listed = "; ".join(f"{e.text!r}: {why}" for e, why in list(problems.items())[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise WordListError(f"{source}: {len(problems)} entries espeak-ng cannot read as words: {listed}{more}")
+        raise WordListError(f"{source}: {len(problems)} {'entry' if len(problems) == 1 else 'entries'} "
+                             f"espeak-ng cannot read as words: {listed}{more}")
     target = operator_lists_dir() / f"{source.stem}.csv"
     if target.exists() and target.resolve() == source.resolve():
         return target

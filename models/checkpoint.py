@@ -88,6 +88,8 @@ def load_checkpoint(path: str | os.PathLike, *, engine: str = "torch") -> Checkp
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
     path = Path(path)
+    if path.is_dir():
+        raise ModelError(f"{path}: is a directory; --model takes a checkpoint file (a .pt that `malsori train` writes)")
     if not path.is_file():
         raise ModelError(
             f"no trained model is installed at {path}: train one with `malsori train` "

@@ -210,6 +210,7 @@ def test_a_fresh_process_records_from_the_profile_default(home_with_fake_card, s
 
     test = run_malsori(["mic", "test", "--seconds", "2", "--json"], env)
     assert test.returncode == 0, test.stderr
+    assert "recording 2 s: say something" in test.stderr  # prompted once the microphone records
     report = json.loads(test.stdout)
     assert report["speech_found"] and report["device_sr"] == 48_000
     assert -20 < report["level_dbfs"] < 0 and report["clipped_fraction"] == 0
@@ -315,3 +316,4 @@ def test_mic_test_without_any_microphone_is_a_clear_error(tmp_path):
     proc = run_malsori(["mic", "test", "--seconds", "1"], subprocess_env(home, ALSA_CONFIG_PATH=str(conf)))
     assert proc.returncode == DeviceError.exit_code
     assert "no microphone found" in proc.stderr
+    assert "say something" not in proc.stderr  # no prompt to speak when there is nothing to speak to

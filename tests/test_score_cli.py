@@ -174,6 +174,8 @@ def test_without_a_trained_model_the_cli_says_so(words, monkeypatch, tmp_path, c
     assert main(["score", str(words["ref"]), str(words["same"])]) == 10
     err = capsys.readouterr().err
     assert "no trained model is installed" in err
+    assert main(["score", "--model", str(tmp_path), str(words["ref"]), str(words["same"])]) == 10
+    assert "is a directory" in capsys.readouterr().err
 
 
 def _bad_inputs(tmp_path):

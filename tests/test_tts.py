@@ -328,6 +328,19 @@ def test_cli_precache_reports_per_engine_and_is_idempotent(tmp_path, capsys):
     assert "espeak 3 (0 new, 3 already cached)" in out and "gtts 0" in out
 
 
+def test_cli_precache_says_which_references_it_found_in_the_shipped_set(tmp_path, monkeypatch, capsys):
+    """A shipped reference is used where it lies: the summary must not claim it is in --cache-dir."""
+    shipped = tmp_path / "assets-references"
+    tts.get_reference("하나", lang="ko", engine="espeak", cache_dir=shipped, shipped_dirs=[])
+    monkeypatch.setattr(tts, "default_shipped_dirs", lambda: [shipped])
+    words = tmp_path / "mine.csv"
+    words.write_text("text,lang\n하나,ko\n둘,ko\n", encoding="utf-8")
+    cache = tmp_path / "c"
+    assert main(["tts", "--list", str(words), "--precache", "--engine", "espeak", "--cache-dir", str(cache)]) == 0
+    assert f"2 of 2 references ready (1 in {cache}, 1 shipped in {shipped})" in capsys.readouterr().out
+    assert len(list(cache.rglob("*.flac"))) == 1  # 둘 made; 하나 not copied
+
+
 def test_cli_precache_stops_asking_a_rate_limiting_google(tmp_path, monkeypatch, capsys):
     google = FakeGoogle(429, b"Too Many Requests")
     install_transport(monkeypatch, google.send)

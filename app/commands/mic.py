@@ -217,10 +217,10 @@ def run_test(args: argparse.Namespace) -> int:
     from app.recorder import Recorder, level_report
 
     positive_seconds(args.seconds, "--seconds")
-    print(f"recording {args.seconds:g} s: say something", file=sys.stderr)
     bar, on_level = _progress(args.seconds)
     recorder = Recorder(device=_device(args.device), max_seconds=args.seconds, auto_stop=False,
-                        on_level=on_level, save=False)
+                        on_level=on_level, save=False,  # the prompt once a microphone is recording, not before
+                        on_start=lambda: bar.write(f"recording {args.seconds:g} s: say something", file=sys.stderr))
     try:
         take = _record(recorder)
     finally:

@@ -185,7 +185,7 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
     """Cache every entry's reference; a summary per engine; exit 1 when some entries failed."""
     from tqdm import tqdm
 
-    from app.tts import default_cache_dir, get_reference, gtts_reachable
+    from app.tts import default_cache_dir, default_shipped_dirs, get_reference, gtts_reachable
 
     entries = _entries(lists)
     _check_voice_language(args.voice, [(e.text, e.lang) for e in entries])
@@ -198,7 +198,8 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
               file=sys.stderr)
         engine = "espeak"
 
-    made: Counter = Counter()  # (engine, "new" | "cached") → count
+    made: Counter = Counter()  # (engine, "new" | "cached") → count; "shipped": found in assets/references
+    where = Path(args.cache_dir or default_cache_dir())
     failures: list[str] = []
     gtts_failures_in_a_row = 0
     bar = tqdm(entries, desc="references", unit="entry", file=sys.stderr, disable=None)
@@ -215,6 +216,7 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
                 break
             continue
         made[ref.engine, "cached" if ref.from_cache else "new"] += 1
+        made["shipped"] += ref.from_cache and not ref.path.is_relative_to(where)
         gtts_failures_in_a_row = gtts_failures_in_a_row + 1 if ref.fallback_reason else 0
         if engine == "auto" and gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
             bar.write(f"malsori: note: gTTS failed {gtts_failures_in_a_row} times in a row "
@@ -224,11 +226,13 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
                         espeak=made["espeak", "new"] + made["espeak", "cached"], failed=len(failures))
     bar.close()
 
-    where = args.cache_dir or default_cache_dir()
-    done = sum(made.values())
+    done = sum(n for key, n in made.items() if key != "shipped")
     parts = [f"{name} {made[name, 'new'] + made[name, 'cached']} ({made[name, 'new']} new, "
              f"{made[name, 'cached']} already cached)" for name in ("gtts", "espeak")]
-    print(f"{done} of {len(entries)} references ready in {where}: {', '.join(parts)}; {len(failures)} failed")
+    found = f"in {where}"
+    if made["shipped"]:  # read from the shipped set where they lie, never copied into the cache
+        found = f"({done - made['shipped']} in {where}, {made['shipped']} shipped in {default_shipped_dirs()[0]})"
+    print(f"{done} of {len(entries)} references ready {found}: {', '.join(parts)}; {len(failures)} failed")
     for line in failures[:10]:
         print(f"malsori: failed: {line}", file=sys.stderr)
     return 1 if done < len(entries) else 0
