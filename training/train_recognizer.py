@@ -593,7 +593,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_run_options(p, d, batch_unit="files")
     p.add_argument("--init", default=d.init, metavar="CKPT",
                    help="fine-tune this recognizer: a `train-phonemes` file or a malsori checkpoint with one "
-                        "(e.g. assets/models/malsori.pt); its symbols and front end are kept, corpus files with "
+                        "(e.g. assets/models/malsori.pt: its first, espeak-ng recognizer; the voices recognizer is "
+                        "assets/models/candidates/voices-recognizer.pt); its symbols and front end are kept, corpus files with "
                         "other phonemes are left out; the start itself is kept if no epoch beats it, and an epoch "
                         "whose clean val AUC falls more than 0.005 under the start's is never kept")
     p.add_argument("--baseline", default=d.baseline, metavar="CKPT",
