@@ -56,6 +56,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# What a long command leaves behind when Ctrl-C stops it, and how to go on.
+AFTER_INTERRUPT = {
+    "make-corpus": "the folder holds a partial corpus; run the same command with --force to make it again",
+    "make-realset": "run the same command again: it reuses the files already made",
+    "train": "OUT.state (written after each finished epoch) lets the same command with --resume go on",
+}
+
+
 def chosen_command(argv: list[str]) -> str:
     """The command an argv names ("" when none: `malsori --help`, a typo)."""
     for arg in argv:
@@ -90,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"malsori: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("malsori: interrupted", file=sys.stderr)
+        hint = AFTER_INTERRUPT.get(chosen_command(argv))
+        print("malsori: interrupted" + (f": {hint}" if hint else ""), file=sys.stderr)
         return 130
     except ModuleNotFoundError as exc:
         if exc.name != "torch":

@@ -57,6 +57,15 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """Fail early, before any long work, if `path` cannot be a folder to write files in. Creates it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: is a file; give a folder for the results")
+    check_writable(path / "probe")  # its checks and messages, for the folder itself
+    return path
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 

@@ -92,8 +92,8 @@ def load_checkpoint(path: str | os.PathLike, *, engine: str = "torch") -> Checkp
         raise ModelError(f"{path}: is a directory; --model takes a checkpoint file (a .pt that `malsori train` writes)")
     if not path.is_file():
         raise ModelError(
-            f"no trained model is installed at {path}: train one with `malsori train` "
-            "or pass --model PATH"
+            f"no trained model is installed at {path}: train one with `malsori train`, "
+            "or give the path of a model file with --model PATH"
         )
     try:
         payload = _read_payload(path, engine)

@@ -339,3 +339,31 @@ def test_phoneme_targets_spell_what_each_file_says(tiny_corpus):
             assert 1 <= phoneme_distance(said, reference) <= int(r["n_edits"])
         else:
             assert said != reference
+
+
+def test_ctrl_c_during_make_corpus_says_how_to_go_on(tmp_path):
+    """A partial corpus refuses a plain rerun ("pass --force"): the interrupt message says so first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from core.paths import REPO_ROOT
+
+    out = tmp_path / "corpus"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "make-corpus", "--out", str(out), "--jobs", "1",
+                             "--no-progress"], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MALSORI_HOME": str(tmp_path / "home")})
+    try:
+        deadline = time.monotonic() + 120
+        while not any((out / "audio").rglob("*.wav")) and proc.poll() is None:  # until the first take is written
+            assert time.monotonic() < deadline, "make-corpus wrote no take"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("malsori: interrupted") and "--force" in err
+    assert "Traceback" not in err

@@ -51,6 +51,31 @@ def test_evaluate_without_a_model_is_a_clear_error(trained, tmp_path, capsys):
     assert "no trained model" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["evaluate", "train", "train-phonemes"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(trained, tmp_path, capsys, command):
+    """Before, `train --out DIR` trained a whole epoch, `evaluate --out FILE` scored every pair,
+    and only then failed (evaluate with an internal error)."""
+    data, model = trained
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "results").write_text("not a folder")
+    argv = {"evaluate": ["evaluate", "--model", str(model), "--data", str(data), "--out", str(taken / "results")],
+            "train": ["train", "--data", str(data), "--out", str(taken)],
+            "train-phonemes": ["train-phonemes", "--data", str(data), "--out", str(taken)]}[command]
+    assert main([*argv, "--no-progress"]) == 13
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and str(taken) in captured.err
+    assert sorted(p.name for p in taken.iterdir()) == ["results"]  # no .state, no partial results
+
+
+@pytest.mark.parametrize("command", ["train", "train-phonemes"])
+def test_a_manifest_given_as_data_is_named_as_a_file_with_its_folder(trained, tmp_path, capsys, command):
+    data, _ = trained
+    assert main([command, "--data", str(data / "manifest.csv"), "--out", str(tmp_path / "m.pt"), "--no-progress"]) == 16
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err and f"({data})" in err and "manifest.csv/manifest.csv" not in err
+
+
 def test_an_empty_data_folder_names_both_ways_to_fill_it(tmp_path, capsys):
     assert main(["evaluate", "--data", str(tmp_path), "--no-progress"]) == 16
     err = capsys.readouterr().err

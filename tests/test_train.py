@@ -253,6 +253,25 @@ def test_training_calibration_is_graded_three_in_four_right_takes_green_a_mistak
     assert 90.0 < cal.score(0.1) < 100.0 and 0.5 < cal.score(1.5) < 20.0  # graded at both ends
 
 
+@pytest.mark.parametrize("case", ["wrong_closer", "all_right"])
+def test_a_model_that_does_not_separate_still_gets_a_map_and_says_its_scores_mean_nothing(capsys, case):
+    """A tiny corpus or a one-step run (docs/training.md's quick example) used to end in an internal
+    error when right val takes were no closer than wrong ones, and no checkpoint was written."""
+    from training.dataset import PairRecord
+    from training.metrics import fit_calibration
+
+    def rec(target, n_edits):
+        return PairRecord("r.wav", "a.wav", target, "correct" if target else "edit", n_edits, "w", "v", "val", None, 0.0)
+
+    if case == "wrong_closer":
+        records, distances = [rec(1.0, 0)] * 3 + [rec(0.0, 1)] * 3, np.array([0.3, 0.4, 0.5, 0.1, 0.2, 0.3])
+    else:
+        records, distances = [rec(1.0, 0)] * 3, np.array([0.1, 0.2, 0.3])
+    cal = fit_calibration(records, distances, good_score=75.0, edit_score=50.0)
+    assert 0.0 < cal.score(float(np.median(distances))) < 100.0 and cal.score(0.0) > cal.score(1.0)
+    assert "mean nothing yet" in capsys.readouterr().err
+
+
 def _frames(symbols: list[int], n_symbols: int = 6) -> torch.Tensor:
     """Log-probabilities of a confident recognizer hearing `symbols`: 3 frames each, then a blank."""
     rows = []

@@ -68,6 +68,9 @@ def read_manifest(data_dir: str | os.PathLike) -> list[PairRecord]:
     """DIR/manifest.csv → pair records (either manifest shape, see the module docstring)."""
     data_dir = Path(data_dir)
     path = data_dir / MANIFEST_NAME
+    if data_dir.is_file():
+        raise ManifestError(f"{data_dir}: is a file; --data takes the folder that holds {MANIFEST_NAME}"
+                            + (f" ({data_dir.parent})" if data_dir.name == MANIFEST_NAME else ""))
     if not path.is_file():
         raise ManifestError(f"{path} not found: make a corpus with `malsori make-corpus --out {data_dir}` "
                             "or put a manifest.csv (reference, attempt, label or human_score) there")

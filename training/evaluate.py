@@ -176,14 +176,14 @@ def baselines(es: EvalSet, *, naive_seconds: float, seed: int, progress: bool) -
 
     images = es.images
     cal_recs = es.val[:600] if es.val else es.train[:600]
-    dtw_cal = fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs])
+    dtw_cal = fit_baseline_calibration(cal_recs, [mfcc_dtw(images, r) for r in cal_recs], "MFCC-DTW")
     dtw_scores = np.array([dtw_cal.score(mfcc_dtw(images, r)) for r in
                            tqdm(es.records, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)])
     naive = NaiveSiamese(seed=seed)
     if es.train:
         naive.fit(es.train, images, seconds=naive_seconds, progress=progress)
     naive_cal = fit_baseline_calibration(cal_recs, [naive.distance(images[r.reference], images[r.attempt])
-                                                    for r in cal_recs])
+                                                    for r in cal_recs], "the naive Siamese")
     naive_scores = np.array([naive_cal.score(naive.distance(images[r.reference], images[r.attempt]))
                              for r in es.records])
     methods = [
@@ -475,14 +475,17 @@ def run(args: argparse.Namespace) -> int:
     if not (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
         raise ManifestError(f"{args.data}: no manifest.csv or pairs.csv: make a corpus with `malsori make-corpus "
                             f"--out {args.data}` or a real-voice set with `malsori make-realset --out {args.data}`")
+    from core.fileio import check_writable_dir
+
+    out = check_writable_dir(args.out or args.data / "evaluation")  # before minutes of scoring, not after
     if (args.data / "pairs.csv").is_file() and not (args.data / "manifest.csv").is_file():
         from .realeval import evaluate_realset
         from .realset import SPLITS
 
-        evaluate_realset(model, args.data, args.out or args.data / "evaluation",
+        evaluate_realset(model, args.data, out,
                          splits=(args.split,) if args.split else SPLITS, jobs=args.jobs, progress=args.progress)
         return 0
-    evaluate(model, args.data, args.out or args.data / "evaluation", split=args.split or "test",
+    evaluate(model, args.data, out, split=args.split or "test",
              naive_seconds=args.naive_seconds, robustness_pairs=args.robustness_pairs, max_pairs=args.max_pairs,
              seed=args.seed, jobs=args.jobs, progress=args.progress)
     return 0

@@ -38,21 +38,42 @@ def validation_metrics(records: list[PairRecord], distances: np.ndarray) -> dict
 
 
 def fit_calibration(records: list[PairRecord], distances: np.ndarray, *, good_score: float, edit_score: float,
-                    good_percentile: float = 80.0):
+                    good_percentile: float = 80.0, what: str = "this model"):
     """Correct pairs' `good_percentile` distance → good_score; median one-edit distance (or
     median wrong distance when there are no edits) → edit_score."""
     from models.calibration import Calibration, calibration_through
 
     correct = np.array([r.target >= 0.5 for r in records])
     edit1 = np.array([r.target < 0.5 and r.n_edits == 1 for r in records])
+    if correct.all() or not correct.any():
+        return _placeholder_calibration(distances, what, "its validation pairs are all right or all wrong")
     wrong = distances[edit1] if edit1.any() else distances[~correct]
     d_good = float(np.percentile(distances[correct], good_percentile))
     d_bad = float(np.median(wrong))
-    if not d_good < d_bad:  # a model that does not separate: fall back to medians
+    if d_good < d_bad:
+        return calibration_through(d_good, good_score, d_bad, edit_score)
+    good, bad = float(np.median(distances[correct])), float(np.median(distances[~correct]))
+    if good < bad:  # a model that barely separates: fall back to medians
         return Calibration.fit(distances[correct], distances[~correct], good_score=good_score)
-    return calibration_through(d_good, good_score, d_bad, edit_score)
+    return _placeholder_calibration(distances, what, f"right takes are no closer than wrong ones on its validation "
+                                               f"pairs (median distance {good:.3f} vs {bad:.3f})")
 
 
-def fit_baseline_calibration(records, distances):
+def _placeholder_calibration(distances: np.ndarray, what: str, why: str):
+    """A map centred on the distances seen, for a model too small or too briefly trained to
+    separate right from wrong takes (a tiny corpus, a one-step run): the run still ends with a
+    checkpoint, and says its scores mean nothing yet."""
+    import sys
+
+    from models.calibration import Calibration
+
+    print(f"malsori: warning: the scores of {what} mean nothing yet: {why}; train longer or on a "
+          f"bigger corpus (see docs/training.md)", file=sys.stderr)
+    spread = float(np.std(distances)) if len(distances) else 0.0
+    centre = float(np.median(distances)) if len(distances) else 0.0
+    return Calibration(midpoint=centre, scale=max(spread, 1e-3))
+
+
+def fit_baseline_calibration(records, distances, what: str = "a baseline"):
     """A baseline's distance → score map, fitted like the model's (90 / 30 anchors)."""
-    return fit_calibration(records, np.asarray(distances), good_score=90.0, edit_score=30.0)
+    return fit_calibration(records, np.asarray(distances), good_score=90.0, edit_score=30.0, what=what)

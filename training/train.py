@@ -513,6 +513,9 @@ def train(cfg: TrainConfig) -> dict:
 
     from models import Checkpoint, save_checkpoint
 
+    from core.fileio import check_writable
+
+    check_writable(cfg.out)  # an unwritable --out is said now, not after the training it would lose
     torch.set_num_threads(max(1, cfg.threads))
     rank, world = _setup_distributed()
     device = _pick_device(cfg.device, rank)

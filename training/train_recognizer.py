@@ -537,8 +537,11 @@ def train_phonemes(cfg: PhonemeTrainConfig) -> dict:
     from models import EncoderDims, count_parameters
     from models.recognizer import PhonemeRecognizer
 
+    from core.fileio import check_writable
+
     cfg = real_options(cfg)
     check_options(cfg)
+    check_writable(cfg.out)  # an unwritable --out is said now, not after the training it would lose
     torch.set_num_threads(max(1, cfg.threads))
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
