@@ -58,11 +58,17 @@ def check_writable(path: str | os.PathLike) -> Path:
 
 
 def check_writable_dir(path: str | os.PathLike) -> Path:
-    """Fail early, before any long work, if `path` cannot be a folder to write files in. Creates it."""
+    """Fail early, before any long work, if `path` cannot be a folder to write files in. Creates
+    nothing (a run that fails later leaves no empty folder): the nearest existing folder on its
+    way must be writable."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path}: is a file; give a folder for the results")
-    check_writable(path / "probe")  # its checks and messages, for the folder itself
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"{existing}: is a file, not a folder ({path.relative_to(existing)} cannot go inside it)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{existing}: no permission to write here")
     return path
 
 
