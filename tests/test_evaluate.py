@@ -76,6 +76,13 @@ def test_a_manifest_given_as_data_is_named_as_a_file_with_its_folder(trained, tm
     assert err.count("\n") == 1 and "is a file" in err and f"({data})" in err and "manifest.csv/manifest.csv" not in err
 
 
+def test_train_phonemes_on_an_empty_folder_points_to_make_corpus_only(tmp_path, capsys):
+    """A hand-made manifest (reference, attempt, label) can train the encoder, not the recognizer."""
+    assert main(["train-phonemes", "--data", str(tmp_path), "--out", str(tmp_path / "p.pt"), "--no-progress"]) == 16
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make-corpus" in err and "label" not in err
+
+
 def test_an_empty_data_folder_names_both_ways_to_fill_it(tmp_path, capsys):
     assert main(["evaluate", "--data", str(tmp_path), "--no-progress"]) == 16
     err = capsys.readouterr().err
