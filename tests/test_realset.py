@@ -197,6 +197,17 @@ def test_evaluate_prints_the_real_voice_table(realset, tmp_path, capsys):
     assert told != blind, "the reference texts never reached the model's pronunciation cost"
 
 
+def test_every_split_and_command_shares_one_image_cache_per_front_end(realset, tmp_path):
+    """A cache per split and command used to pile up in the set's folder (~100–200 MB each)."""
+    out, _ = realset
+    args = ["--model", str(ROOT_MODEL), "--data", str(out), "--jobs", "1", "--threads", "1", "--no-progress"]
+    assert main(["evaluate", *args, "--out", str(tmp_path / "val"), "--split", "val"]) == 0
+    caches = sorted(out.glob(".malsori-images-*.npz"))
+    assert main(["evaluate", *args, "--out", str(tmp_path / "test"), "--split", "test"]) == 0
+    assert main(["evaluate", *args, "--out", str(tmp_path / "all")]) == 0
+    assert sorted(out.glob(".malsori-images-*.npz")) == caches
+
+
 @pytest.mark.parametrize("remove, package", [
     ("usr/share/doc/asterisk-core-sounds-en", "asterisk-core-sounds-en"),
     ("usr/share/asterisk", "asterisk-core-sounds-en-wav"),

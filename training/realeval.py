@@ -119,13 +119,21 @@ def features_once(pair, images: dict):
     return features
 
 
+def realset_images(data: str | Path, cfg, *, jobs: int = 2, progress: bool = True) -> dict:
+    """Every file of the set preprocessed with `cfg`, whichever split a command needs: one image
+    cache per front end in the set's folder (a cache per split and command used to pile up,
+    ~100–200 MB each)."""
+    every = read_real_pairs(data)
+    return load_images([pair_record(p) for p in every], cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
+
+
 def split_terms(pair, data: str | Path, split: str, cfg, *, jobs: int = 2,
                 progress: bool = True) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Every term of the pair formula (models.pair) for each pair of one split, told the text as
     `evaluate` scores them: (pairs.csv rows, one array per term). What `train --real-val` fits
     the term weights on. cfg: the model's front end (images are cached in the set's folder)."""
     pairs = [p for p in read_real_pairs(data) if p.row["split"] == split]
-    images = load_images([pair_record(p) for p in pairs], cfg, cache_dir=Path(data), jobs=jobs, progress=progress)
+    images = realset_images(data, cfg, jobs=jobs, progress=progress)
     pairs = [p for p in pairs if p.reference in images and p.attempt in images]
     if not pairs:
         from core.errors import ManifestError
@@ -209,7 +217,7 @@ def evaluate_realset(
     all_pairs = read_real_pairs(data)
     wanted = [p for p in all_pairs if p.row["split"] in splits or p.row["split"] == "train"]
     scorer = Scorer.from_path(model_path)
-    images = load_images([pair_record(p) for p in wanted], scorer.cfg, cache_dir=data, jobs=jobs, progress=progress)
+    images = realset_images(data, scorer.cfg, jobs=jobs, progress=progress)
     usable = [p for p in wanted if p.reference in images and p.attempt in images]
     refused = {s: sum(1 for p in wanted if p.row["split"] == s) - sum(1 for p in usable if p.row["split"] == s)
                for s in SPLITS}

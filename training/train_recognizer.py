@@ -27,7 +27,7 @@ import numpy as np
 from core.errors import UsageError
 
 from .channel_copies import COPIES_DIR
-from .dataset import ManifestError, PairRecord, load_images, read_manifest, usable
+from .dataset import ManifestError, load_images, read_manifest, usable
 from .options import ARCHITECTURE, add_architecture_options, add_machine_options, add_run_options, architecture
 
 PHONEMES_FORMAT = "malsori-phonemes"
@@ -227,8 +227,9 @@ def real_data(cfg: PhonemeTrainConfig, pre, symbols: list[str]) -> RealData:
         langs = f" in {', '.join(cfg.real_langs)}" if cfg.real_langs else ""
         raise ManifestError(f"{cfg.real}: no train-split takes{langs} whose sounds the recognizer knows")
     val = real_val_records(cfg.real, split="val")
-    records = val + [PairRecord(p, p, 1.0, "correct", 0, "", "", "train", None, 0.0) for p in takes.targets]
-    images = load_images(records, pre, cache_dir=Path(cfg.real), jobs=cfg.jobs, progress=cfg.progress)
+    from .realeval import realset_images
+
+    images = realset_images(cfg.real, pre, jobs=cfg.jobs, progress=cfg.progress)  # the set's one cache
     ids = {s: k + 1 for k, s in enumerate(symbols)}
     files = sorted(p for p in takes.targets if p in images)
     val = usable(val, images)
