@@ -1088,3 +1088,48 @@ def test_a_word_in_10_db_noise_ends_by_itself_after_the_word_and_is_scored(qtbot
     assert c.take.stopped_by == "speech-end" and c.take.speech_found
     # the take holds the pre-roll, the word and the 0.4 s that told the word was over
     assert c.take.duration_s < len(word) / 16_000 + 1.0 < SETTINGS.max_record_s
+
+
+def test_a_sentences_result_and_an_english_card_fit_the_screen_without_empty_parts(qtbot, home, mic):
+    """A Korean sentence with its romanisation widened the window from 800 to 1016 px (Next off
+    screen, for every visitor after); an English word showed "hello  ·" and an empty line."""
+    from core.paths import assets_dir
+    from core.wordlists import load_wordlist
+
+    mic(word_audio("사과"))
+    kiosk = make_kiosk(qtbot)
+    w, c = kiosk.window, kiosk.controller
+    c.choose_category(None)
+    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+        c.speak()
+    rr = got.args[0]
+    korean = load_wordlist(assets_dir() / "wordlists" / "ko_beginner.csv")
+    english = load_wordlist(assets_dir() / "wordlists" / "en_beginner.csv")
+    sentence = max(korean, key=lambda e: len(e.text) + len(e.romanization))
+    w._on_result(ctl.RoundResult(sentence, 90.0, "green", "Great", rr.result))
+    w.pages.setCurrentWidget(w.result_page)
+    qtbot.wait(50)  # the layout settles
+    assert w.minimumSizeHint().width() <= 800 and w.width() <= 800, (w.minimumSizeHint(), w.width())
+    word = english[0]
+    assert not word.romanization and word.gloss == word.text  # what the list holds
+    w._on_result(ctl.RoundResult(word, 90.0, "green", "Great", rr.result))
+    assert w.result_word.text() == word.text
+    w._on_entry(word, 0, 1)
+    assert w.roman.isHidden() and w.gloss.isHidden()
+    w._on_entry(sentence, 0, 1)
+    assert not w.roman.isHidden() and not w.gloss.isHidden()
+
+
+def test_a_list_without_the_chosen_language_shows_the_list_served_and_says_why(qtbot, home):
+    """ko_beginner with English chosen: the kiosk serves en_beginner, and the operator's box
+    said ko_beginner (and Save kept it) while learners saw English words."""
+    settings = KioskSettings(word_list="ko_beginner", lang="en", tts_engine="espeak", idle_timeout_s=600.0)
+    kiosk = make_kiosk(qtbot, settings, wait_model=False, gtts_reachable=lambda: False)
+    w = kiosk.window
+    assert w.serving_list == "en_beginner" and {e.lang for e in kiosk.controller.entries} == {"en"}
+    w.ask_operator_code()
+    for digit in settings.operator_pin:
+        click(qtbot, w.pin_pad.keys[digit])
+    click(qtbot, w.pin_pad.keys["OK"])
+    assert w.operator_panel.word_list.currentText() == "en_beginner"
+    assert w.operator_panel.status.text() == "ko_beginner has no en words: learners get en_beginner"

@@ -349,6 +349,7 @@ class KioskWindow(QMainWindow):
         words = QVBoxLayout()
         self.result_word = QLabel("")
         self.result_word.setObjectName("verdict")
+        self.result_word.setWordWrap(True)  # a sentence and its romanisation widened the window past 800 px
         self.verdict_label = QLabel("")
         self.verdict_label.setObjectName("verdict")
         self.verdict_label.setWordWrap(True)
@@ -442,6 +443,9 @@ class KioskWindow(QMainWindow):
         self.hangul.setText(entry.text)
         self.roman.setText(entry.romanization)
         self.gloss.setText(entry.gloss)
+        # an English card has no romanisation, and its gloss may be the word itself: no empty line, no echo
+        self.roman.setVisible(bool(entry.romanization))
+        self.gloss.setVisible(bool(entry.gloss) and entry.gloss.strip().casefold() != entry.text.strip().casefold())
         size = 88 if len(entry.text) <= 6 else 56 if len(entry.text) <= 14 else 36
         self.hangul.setStyleSheet(f"font-size: {size}px;")
         self.progress.setText(f"{entry.category or 'words'} · {index + 1} / {count}")
@@ -449,7 +453,7 @@ class KioskWindow(QMainWindow):
     def _on_result(self, rr: ctl.RoundResult) -> None:
         self.score_label.setText(f"{rr.score:.0f}")
         self.score_label.setStyleSheet(f"color: {BAND_COLOURS[rr.band]};")
-        self.result_word.setText(f"{rr.entry.text}  ·  {rr.entry.romanization}")
+        self.result_word.setText("  ·  ".join(part for part in (rr.entry.text, rr.entry.romanization) if part))
         self.verdict_label.setText(rr.verdict)
         self.warning_label.setText(" · ".join(rr.result.warnings))
         voice = "espeak-ng" if rr.reference_engine == "espeak" else "Google voice"

@@ -214,18 +214,21 @@ class OperatorPanel(QWidget):
     def open(self, settings: KioskSettings, list_names: list[str], *, serving: str = "") -> None:
         """Fill the form from `settings` and start the slow checks (gTTS, devices) in workers.
 
-        serving: the list the kiosk actually serves now; shown when settings name none (a
-        fresh config) or one that is gone, so the box — and Save — say what learners see.
+        serving: the list the kiosk actually serves now, shown in the box so that it — and Save —
+        say what learners see: settings may name none (a fresh config), one that is gone, or one
+        with no words in the chosen language (the kiosk then serves the first list that has some).
         """
         self.settings = settings
         self.word_list.clear()
         self.word_list.addItems(list_names)
-        shown = settings.word_list if settings.word_list in list_names else serving
+        shown = serving if serving in list_names else settings.word_list
         if shown in list_names:
             self.word_list.setCurrentText(shown)
         self.lang.setCurrentText(settings.lang)
         self.strictness.setCurrentText(settings.strictness)
-        self.status.setText("")
+        passed_over = settings.word_list in list_names and serving and serving != settings.word_list
+        self.status.setText(f"{settings.word_list} has no {settings.lang} words: learners get {serving}"
+                            if passed_over else "")
         self.gtts.setText("checking…")
         self.runner.run_task(self.services.gtts_reachable, self._gtts_checked,
                              lambda exc: self.gtts.setText(f"check failed: {exc}"))
