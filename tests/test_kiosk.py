@@ -177,7 +177,20 @@ def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, hom
         else:
             assert w.mel_view.highlight_s == pytest.approx(rr.result.worst_segment_s) and red_bands() >= 1
 
+    # the label stays inside the "You" picture wherever the band is (it spilled left of it at 0 s)
+    import dataclasses
+
+    end = rr.result.hop_s * rr.result.attempt_image.shape[1]
+    for band_s in ((0.0, 0.05), (end - 0.05, end), (0.4 * end, 0.6 * end)):
+        w._on_result(ctl.RoundResult(rr.entry, 40.0, "red", "Try again",
+                                     dataclasses.replace(rr.result, worst_segment_s=band_s)))
+        att_ax = w.mel_view.figure.axes[1]
+        renderer = w.mel_view.figure.canvas.get_renderer()
+        label, box = att_ax.texts[0].get_window_extent(renderer), att_ax.get_window_extent(renderer)
+        assert box.x0 - 1 <= label.x0 and label.x1 <= box.x1 + 1, (band_s, label, box)
+
     # one time scale: the shorter image is not stretched to the longer one's width
+    w._on_result(ctl.RoundResult(rr.entry, 90.0, "green", "Great", rr.result))
     ref_ax, att_ax = w.mel_view.figure.axes
     longest = rr.result.hop_s * max(rr.result.reference_image.shape[1], rr.result.attempt_image.shape[1])
     assert ref_ax.get_xlim() == att_ax.get_xlim() == pytest.approx((0.0, longest))

@@ -112,10 +112,15 @@ class MelComparisonView(QWidget):
             att_ax.axvspan(w0, w1, color=HIGHLIGHT, alpha=0.35, lw=0)
             span = matched_reference_span(getattr(result, "path", np.empty((0, 2))),
                                           (int(round(w0 / hop)), int(round(w1 / hop))))
-            if span is not None:
-                ref_ax.axvspan(span[0] * hop, span[1] * hop, color=HIGHLIGHT, alpha=0.35, lw=0)
-            att_ax.text(0.5 * (w0 + w1), result.attempt_image.shape[0] * 0.95, "differs most",
-                        color="white", ha="center", va="top", fontsize=12)
+            if span is not None:  # at least a visible stripe, however few reference frames it matched
+                r0, r1 = span[0] * hop, max(span[1] * hop, span[0] * hop + 0.03 * longest_s)
+                ref_ax.axvspan(r0, r1, color=HIGHLIGHT, alpha=0.35, lw=0)
+            # the label stays inside its picture: centred on the band, or flush with it near an edge
+            centre = 0.5 * (w0 + w1)
+            x, ha = (w0, "left") if centre < 0.2 * longest_s else (w1, "right") if centre > 0.8 * longest_s \
+                else (centre, "center")
+            att_ax.text(x, result.attempt_image.shape[0] * 0.95, "differs most", color="white", ha=ha, va="top",
+                        fontsize=12)
         ref_ax.set_ylabel("frequency ↑", color="#bbbbbb", fontsize=11)
         fig.subplots_adjust(left=0.06, right=0.985, top=0.86, bottom=0.24, wspace=0.06)
         self.canvas.draw()
