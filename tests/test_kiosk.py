@@ -157,14 +157,19 @@ def test_full_round_scores_the_take_and_draws_both_images(qtbot, home, mic, monk
     assert w.hangul.text() == "물"
 
 
-def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, home, mic):
+def scored_take(qtbot, mic):
+    """The kiosk after one real take of 사과, scored: (kiosk, the RoundResult it showed)."""
     mic(word_audio("사과"))
     kiosk = make_kiosk(qtbot)
+    kiosk.controller.choose_category(None)
+    with qtbot.waitSignal(kiosk.controller.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
+        kiosk.controller.speak()
+    return kiosk, got.args[0]
+
+
+def test_the_differs_most_band_shows_only_when_the_score_is_not_green(qtbot, home, mic):
+    kiosk, rr = scored_take(qtbot, mic)
     w, c = kiosk.window, kiosk.controller
-    c.choose_category(None)
-    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
-        c.speak()
-    rr = got.args[0]
 
     def red_bands() -> int:
         return sum(len(ax.patches) for ax in w.mel_view.figure.axes)
@@ -1109,13 +1114,8 @@ def test_a_sentences_result_and_an_english_card_fit_the_screen_without_empty_par
     from core.paths import assets_dir
     from core.wordlists import load_wordlist
 
-    mic(word_audio("사과"))
-    kiosk = make_kiosk(qtbot)
+    kiosk, rr = scored_take(qtbot, mic)
     w, c = kiosk.window, kiosk.controller
-    c.choose_category(None)
-    with qtbot.waitSignal(c.result_ready, timeout=RESULT_TIMEOUT_MS) as got:
-        c.speak()
-    rr = got.args[0]
     korean = load_wordlist(assets_dir() / "wordlists" / "ko_beginner.csv")
     english = load_wordlist(assets_dir() / "wordlists" / "en_beginner.csv")
     sentence = max(korean, key=lambda e: len(e.text) + len(e.romanization))
