@@ -8,12 +8,13 @@ traceback to the user log file and reported in one line with exit code 70.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
 import traceback
 
-from core.errors import MalsoriError, UsageError
+from core.errors import MalsoriError, OutputError, UsageError
 from core.threads import configure_threads
 
 # command → (module, one-line help). A command's module is imported only when that command
@@ -101,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         hint = AFTER_INTERRUPT.get(chosen_command(argv))
         print("malsori: interrupted" + (f": {hint}" if hint else ""), file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):  # what a full or failing disk says
+            return _internal_error(exc)
+        _drop_stdout()  # a full disk under stdout: Python's exit-time flush would fail again
+        print(f"malsori: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return OutputError.exit_code
     except ModuleNotFoundError as exc:
         if exc.name != "torch":
             return _internal_error(exc)

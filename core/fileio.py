@@ -45,6 +45,8 @@ def check_writable(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path}: is a directory; give a file name")
+    if path.exists() and not path.is_file():  # a device or a pipe: the rename would replace it with a file
+        raise OutputError(f"{path}: not a regular file; give a file name (standard output: -, where offered)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

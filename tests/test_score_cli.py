@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -480,13 +482,36 @@ def test_every_json_field_is_documented(env, words, capsys):
     assert [f for f in fields if f"`{f}`" not in documented] == []
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["REF", ""], "an empty FILE argument"),  # "" would otherwise be read as the current folder
-    (["--text", "사과", " "], "an empty FILE argument"),
-    (["--pairs", "DIR", "--out", "-"], "is a directory; --pairs takes a CSV file"),
+@pytest.mark.parametrize("argv, code, message", [
+    (["REF", ""], 2, "an empty FILE argument"),  # "" would otherwise be read as the current folder
+    (["--text", "사과", " "], 2, "an empty FILE argument"),
+    (["--pairs", "DIR", "--out", "-"], 3, "is a directory; --pairs takes a CSV file"),  # as a folder for audio
 ])
-def test_an_empty_path_or_a_folder_is_a_usage_error_naming_it(env, words, capsys, argv, message):
+def test_an_empty_path_or_a_folder_is_an_error_naming_it(env, words, capsys, argv, code, message):
     argv = [str(words["ref"]) if a == "REF" else str(env) if a == "DIR" else a for a in argv]
-    assert main(["score", *argv]) == 2
+    assert main(["score", *argv]) == code
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+    assert "directory" not in message or "directory" in documented_exit_codes()[code]
+
+
+def test_a_full_disk_under_standard_output_is_one_line_and_exit_13(env, words):
+    """`malsori score … --json > /dev/full` ended in "internal error" (exit 70)."""
+    import subprocess
+
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "app.cli", "score", str(words["ref"]), str(words["same"]),
+                               "--json"], stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+                              env={**os.environ, "MALSORI_HOME": str(env / "home")})
+    assert proc.returncode == 13 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "No space left on device" in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_an_output_that_is_a_pipe_or_device_is_refused_not_replaced(env, words, capsys):
+    """As root, `--out /dev/full` replaced the device with a regular file (write + rename)."""
+    fifo = env / "results.fifo"
+    os.mkfifo(fifo)
+    pairs = _pairs_csv(env / "pairs.csv", [(words["ref"], words["same"])])
+    assert main(["score", "--pairs", str(pairs), "--out", str(fifo)]) == 13
+    assert "not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -175,6 +175,14 @@ def test_operator_adds_a_list_and_the_kiosk_finds_it_with_references(tmp_path, h
     assert tts.lookup(tts.CacheKey("espeak", "ko", "ko", "박물관", False), [tts.default_cache_dir()]) is not None
 
 
+def test_a_voice_of_another_language_is_refused_before_the_list_is_installed(tmp_path, home, capsys):
+    mine = tmp_path / "fresh_words.csv"
+    mine.write_text("text,lang\n고양이,ko\n", encoding="utf-8")
+    assert main(["tts", "--add-list", str(mine), "--voice", "en-us+f2"]) == 2
+    assert "installed" not in capsys.readouterr().out
+    assert not (home / "wordlists" / "fresh_words.csv").exists()
+
+
 def test_a_list_espeak_cannot_read_is_refused_and_not_installed(tmp_path, home):
     bad = tmp_path / "bad.csv"
     bad.write_text("text,lang\n사과,ko\nKTX,ko\n", encoding="utf-8")

@@ -141,7 +141,7 @@ def read_pairs(path: Path) -> list[dict]:
     from core.errors import AudioNotFoundError
 
     if path.is_dir():
-        raise UsageError(f"{path}: is a directory; --pairs takes a CSV file")
+        raise AudioNotFoundError(f"{path}: is a directory; --pairs takes a CSV file")
     if not path.is_file():
         raise AudioNotFoundError(f"{path}: no such pairs file")
     try:

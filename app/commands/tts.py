@@ -250,8 +250,10 @@ def _check(lists: list[str]) -> int:
 
 
 def _add_list(args: argparse.Namespace) -> int:
-    from core.wordlists import add_wordlist
+    from core.wordlists import add_wordlist, load_wordlist
 
+    # a --voice of another language is refused before the list is installed, not after
+    _check_voice_language(args.voice, [(e.text, e.lang) for e in load_wordlist(args.add_list)])
     target = add_wordlist(args.add_list)
     print(f"installed {target}")
     args.engine = "espeak"  # offline and fast; `--list NAME --precache --engine gtts` upgrades later
