@@ -54,6 +54,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             importlib.import_module(module).register(sub, summary=summary)
         else:
             sub.add_parser(name, help=summary)
+    parser.commands = sub.choices  # each command's own parser: its usage for its own bad options
     return parser
 
 
@@ -86,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_threads()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said with the command's usage (`malsori score …`), not the top level's
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit

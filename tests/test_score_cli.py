@@ -515,3 +515,10 @@ def test_an_output_that_is_a_pipe_or_device_is_refused_not_replaced(env, words, 
     assert main(["score", "--pairs", str(pairs), "--out", str(fifo)]) == 13
     assert "not a regular file" in capsys.readouterr().err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_an_unknown_option_is_shown_with_the_commands_own_usage(words, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["score", str(words["ref"]), str(words["same"]), "--bogus"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "usage: malsori score" in err and "unrecognized arguments: --bogus" in err
