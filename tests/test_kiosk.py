@@ -1123,6 +1123,11 @@ def test_a_sentences_result_and_an_english_card_fit_the_screen_without_empty_par
     w.pages.setCurrentWidget(w.result_page)
     qtbot.wait(50)  # the layout settles
     assert w.minimumSizeHint().width() <= 800 and w.width() <= 800, (w.minimumSizeHint(), w.width())
+    w.mel_view.canvas.draw()  # at the height the three-line verdict leaves the pictures
+    renderer = w.mel_view.figure.canvas.get_renderer()
+    for ax in w.mel_view.figure.axes:  # "seconds" and the title inside the canvas, not cut off
+        below, above = ax.xaxis.label.get_window_extent(renderer), ax.title.get_window_extent(renderer)
+        assert below.y0 >= 0 and above.y1 <= w.mel_view.figure.bbox.height, (below, above)
     word = english[0]
     assert not word.romanization and word.gloss == word.text  # what the list holds
     w._on_result(ctl.RoundResult(word, 90.0, "green", "Great", rr.result))
