@@ -50,9 +50,7 @@ def check_writable(path: str | os.PathLike) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        blocker = next((p for p in (path.parent, *path.parent.parents) if p.exists() and not p.is_dir()), None)
-        if blocker is not None:  # mkdir's "File exists" / "Not a directory" would not say which
-            raise OutputError(f"{blocker}: is a file, not a folder ({path.relative_to(blocker)} cannot go inside it)") from exc
+        _refuse_a_file_on_the_way(path.parent, path)  # mkdir's "File exists" / "Not a directory" would not say which
         raise OutputError(f"{path.parent}: cannot create the folder ({exc.strerror or exc})") from exc
     if not os.access(path.parent, os.W_OK):
         raise OutputError(f"{path.parent}: no permission to write here")
@@ -66,12 +64,18 @@ def check_writable_dir(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path}: is a file; give a folder for the results")
+    _refuse_a_file_on_the_way(path, path)
     existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise OutputError(f"{existing}: is a file, not a folder ({path.relative_to(existing)} cannot go inside it)")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"{existing}: no permission to write here")
     return path
+
+
+def _refuse_a_file_on_the_way(folder: Path, path: Path) -> None:
+    """OutputError naming the file that stands where `folder` or one of its parents should be a folder."""
+    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"{blocker}: is a file, not a folder ({path.relative_to(blocker)} cannot go inside it)")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -157,15 +157,21 @@ def _infer_kind(text: str) -> str:
 # --- does espeak-ng read it as words? -----------------------------------------------------------
 
 
+def script_langs(text: str) -> set[str]:
+    """The languages a text's letters point to: "ko" for Hangul (syllables or bare jamo), "en"
+    for Latin letters; both, one, or none (digits only, kana, Hanja, Cyrillic…)."""
+    langs = set()
+    if any("\uAC00" <= c <= "\uD7A3" or "\u1100" <= c <= "\u11FF" or "\u3130" <= c <= "\u318F" for c in text):
+        langs.add("ko")
+    if any(c.isalpha() and unicodedata.name(c, "").startswith("LATIN") for c in text):
+        langs.add("en")
+    return langs
+
+
 def guess_lang(text: str) -> str | None:
-    """The language a text's script points to: "ko" for Hangul (syllables or bare jamo), "en"
-    for Latin letters; None when it has both, or neither (digits only, kana, Hanja, Cyrillic…)."""
-    hangul = any("\uAC00" <= c <= "\uD7A3" or "\u1100" <= c <= "\u11FF" or "\u3130" <= c <= "\u318F"
-                 for c in text)
-    latin = any(c.isalpha() and unicodedata.name(c, "").startswith("LATIN") for c in text)
-    if hangul == latin:
-        return None
-    return "ko" if hangul else "en"
+    """The one language a text's script points to (`script_langs`); None when it has both or neither."""
+    langs = script_langs(text)
+    return langs.pop() if len(langs) == 1 else None
 
 
 def render_problem(entry: Entry) -> str | None:

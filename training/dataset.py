@@ -64,16 +64,18 @@ def _float_or_none(text: str | None) -> float | None:
     return float(text) if text else None
 
 
-def read_manifest(data_dir: str | os.PathLike) -> list[PairRecord]:
-    """DIR/manifest.csv → pair records (either manifest shape, see the module docstring)."""
+def read_manifest(data_dir: str | os.PathLike, *, missing_hint: str = "") -> list[PairRecord]:
+    """DIR/manifest.csv → pair records (either manifest shape, see the module docstring).
+    missing_hint: what to say when there is none (default: make a corpus, or write a manifest)."""
     data_dir = Path(data_dir)
     path = data_dir / MANIFEST_NAME
     if data_dir.is_file():
         raise ManifestError(f"{data_dir}: is a file; --data takes the folder that holds {MANIFEST_NAME}"
                             + (f" ({data_dir.parent})" if data_dir.name == MANIFEST_NAME else ""))
     if not path.is_file():
-        raise ManifestError(f"{path} not found: make a corpus with `malsori make-corpus --out {data_dir}` "
-                            "or put a manifest.csv (reference, attempt, label or human_score) there")
+        raise ManifestError(f"{path} not found: " + (
+            missing_hint or f"make a corpus with `malsori make-corpus --out {data_dir}` "
+                            "or put a manifest.csv (reference, attempt, label or human_score) there"))
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if not rows:

@@ -265,8 +265,8 @@ def _mfcc_dtw(usable: list[Pair], images: dict, *, progress: bool) -> tuple[dict
              for p in tqdm(usable, desc="MFCC-DTW", unit="pair", disable=not progress, leave=False)}
     cal_pairs = [p for p in usable if p.row["split"] == "train" and p.espeak_ref
                  and p.row["kind"] in ("correct", "edit1", "edit2", "other")]
-    dtw_cal = fit_baseline_calibration([pair_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs], "MFCC-DTW") \
-        if cal_pairs else None
+    dtw_cal = fit_baseline_calibration([pair_record(p) for p in cal_pairs], [dtw_d[id(p)] for p in cal_pairs],
+                                       "MFCC-DTW") if cal_pairs else None
     return dtw_d, dtw_cal
 
 

@@ -154,11 +154,8 @@ def phoneme_data(cfg: PhonemeTrainConfig, pre, known: tuple[str, ...] | None = N
     not know are left out. None: the corpus's own symbols."""
     from .targets import phoneme_targets
 
-    data = Path(cfg.data)
-    if not data.is_file() and not (data / "manifest.csv").is_file():  # read_manifest's hint is for `train`
-        raise ManifestError(f"{data / 'manifest.csv'} not found: the recognizer trains on a corpus made by "
-                            f"`malsori make-corpus --out {data}` (its phonemes come with it)")
-    records = read_manifest(cfg.data)
+    records = read_manifest(cfg.data, missing_hint=f"the recognizer trains on a corpus made by `malsori "
+                                                   f"make-corpus --out {cfg.data}` (its phonemes come with it)")
     images = load_images(records, pre, cache_dir=Path(cfg.data), jobs=cfg.jobs, progress=cfg.progress)
     records = usable(records, images)
     spoken = phoneme_targets(cfg.data)

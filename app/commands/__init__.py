@@ -55,14 +55,14 @@ def text_language(text: str, lang: str | None, *, given_by: str = "--lang", note
 
     from core.errors import UsageError
     from core.espeak import VOICES, available
-    from core.wordlists import guess_lang, text_problem
+    from core.wordlists import guess_lang, script_langs, text_problem
 
     choices = ", ".join(VOICES)
     if lang is not None:
         lang = lang.strip().casefold()  # "KO" is ko, as a pairs file's lang column reads it
     if lang is None:
         lang = guess_lang(text)
-        if lang is None and guess_lang("".join(c for c in text if c.isascii())) == "en":
+        if lang is None and script_langs(text) == {"ko", "en"}:
             raise UsageError(f"{text!r} mixes Hangul and Latin letters: a reference speaks one language, "
                              f"so give the text in one of them")
         if lang is None:

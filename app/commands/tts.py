@@ -198,8 +198,9 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
               file=sys.stderr)
         engine = "espeak"
 
-    made: Counter = Counter()  # (engine, "new" | "cached") → count; "shipped": found in assets/references
+    made: Counter = Counter()  # (engine, "new" | "cached") → count
     where = Path(args.cache_dir or default_cache_dir())
+    shipped = 0  # of the cached ones, found in the shipped set (assets/references), not in `where`
     failures: list[str] = []
     gtts_failures_in_a_row = 0
     bar = tqdm(entries, desc="references", unit="entry", file=sys.stderr, disable=None)
@@ -216,7 +217,7 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
                 break
             continue
         made[ref.engine, "cached" if ref.from_cache else "new"] += 1
-        made["shipped"] += ref.from_cache and not ref.path.is_relative_to(where)
+        shipped += ref.from_cache and not ref.path.is_relative_to(where)
         gtts_failures_in_a_row = gtts_failures_in_a_row + 1 if ref.fallback_reason else 0
         if engine == "auto" and gtts_failures_in_a_row >= GIVE_UP_AFTER_GTTS_FAILURES:
             bar.write(f"malsori: note: gTTS failed {gtts_failures_in_a_row} times in a row "
@@ -226,12 +227,12 @@ def _precache(lists: list[str], args: argparse.Namespace) -> int:
                         espeak=made["espeak", "new"] + made["espeak", "cached"], failed=len(failures))
     bar.close()
 
-    done = sum(n for key, n in made.items() if key != "shipped")
+    done = sum(made.values())
     parts = [f"{name} {made[name, 'new'] + made[name, 'cached']} ({made[name, 'new']} new, "
              f"{made[name, 'cached']} already cached)" for name in ("gtts", "espeak")]
     found = f"in {where}"
-    if made["shipped"]:  # read from the shipped set where they lie, never copied into the cache
-        found = f"({done - made['shipped']} in {where}, {made['shipped']} shipped in {default_shipped_dirs()[0]})"
+    if shipped:  # read from the shipped set where they lie, never copied into the cache
+        found = f"({done - shipped} in {where}, {shipped} shipped in {default_shipped_dirs()[0]})"
     print(f"{done} of {len(entries)} references ready {found}: {', '.join(parts)}; {len(failures)} failed")
     for line in failures[:10]:
         print(f"malsori: failed: {line}", file=sys.stderr)
